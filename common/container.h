@@ -71,7 +71,11 @@ uint64_t container_writer_bytes(const struct container_writer *);
 void	container_writer_free(struct container_writer **);
 
 struct container_reader;
+/* NULL (errno set, the reason logged) if missing, truncated or damaged. */
 struct container_reader *container_open(const char *dir, uint64_t job);
+/* The same, with the reason as a sentence in err instead of the log. */
+struct container_reader *container_open_err(const char *dir, uint64_t job,
+	    char *err, size_t errcap);
 uint64_t container_chunks(const struct container_reader *);
 uint64_t container_stream_bytes(const struct container_reader *);
 /*

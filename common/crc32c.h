@@ -12,4 +12,10 @@
 /* crc32c(0, buf, len) starts a new checksum; pass the result to continue. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* The two implementations, exported for the unit tests. */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+/* SSE4.2 when present, else the table. */
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
+int	crc32c_hw_available(void);
+
 #endif

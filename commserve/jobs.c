@@ -1,0 +1,403 @@
+/*
+ * jobs.c - running jobs: their tokens, progress, failures and timeouts.
+ *
+ * A job is `running` from its row's creation until CommServe commits it
+ * (completed) or gives up on it (failed, with a code and a sentence).  A
+ * running job also lives here in memory: the token its client and
+ * MediaAgent must present, progress, and for a backup the reports of both
+ * sides that must agree before the catalog is committed.  Nothing is left
+ * stuck: a MediaAgent that does not accept, a peer that disappears or a job
+ * with no sign of life for --job-timeout seconds fails the job.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commserve.h"
+#include "log.h"
+#include "util.h"
+
+struct job_rt *
+jobs_new(struct cs *cs, int64_t id, int type)
+{
+	struct job_rt	*j;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return NULL;
+	j->id = id;
+	j->type = type;
+	if (crypto_random(j->token, sizeof(j->token)) == -1) {
+		free(j);
+		return NULL;
+	}
+	j->active_ms = util_mono_ms();
+	j->next = cs->jobs;
+	cs->jobs = j;
+	return j;
+}
+
+struct job_rt *
+jobs_find(struct cs *cs, int64_t id)
+{
+	struct job_rt	*j;
+
+	for (j = cs->jobs; j != NULL; j = j->next)
+		if (j->id == id)
+			return j;
+	return NULL;
+}
+
+static void
+job_rt_free(struct job_rt *j)
+{
+	size_t	i;
+
+	for (i = 0; i < j->npaths; i++)
+		free(j->paths[i]);
+	free(j->paths);
+	for (i = 0; i < j->ncatalog; i++) {
+		free((void *)j->catalog[i].path);
+		free((void *)j->catalog[i].link);
+	}
+	free(j->catalog);
+	crypto_wipe(j, sizeof(*j));
+	free(j);
+}
+
+void
+jobs_remove(struct cs *cs, struct job_rt *j)
+{
+	struct job_rt	**jp;
+
+	for (jp = &cs->jobs; *jp != NULL; jp = &(*jp)->next)
+		if (*jp == j) {
+			*jp = j->next;
+			break;
+		}
+	job_rt_free(j);
+}
+
+void
+jobs_free_all(struct cs *cs)
+{
+	struct job_rt	*j;
+
+	while ((j = cs->jobs) != NULL) {
+		cs->jobs = j->next;
+		job_rt_free(j);
+	}
+}
+
+/* A job message from a client: the job must run and the token match. */
+struct job_rt *
+jobs_authorize(struct req *r, uint64_t job, const ProtobufCBinaryData *token)
+{
+	struct job_rt	*j;
+
+	if (job > INT64_MAX || (j = jobs_find(r->cs, (int64_t)job)) == NULL) {
+		cs_error(r, KF__KF_ERR__ERR_NOT_FOUND, "job %llu is not "
+		    "running", (unsigned long long)job);
+		return NULL;
+	}
+	if (token->len != KF_TOKEN_LEN ||
+	    crypto_memeq(token->data, j->token, KF_TOKEN_LEN) != 0) {
+		cs_error(r, KF__KF_ERR__ERR_AUTH, "wrong token for job %llu",
+		    (unsigned long long)job);
+		return NULL;
+	}
+	j->active_ms = util_mono_ms();
+	return j;
+}
+
+void
+jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
+    ...)
+{
+	Kf__JobRef	 ref = KF__JOB_REF__INIT;
+	struct peer	*ma;
+	char		 text[DB_TEXT_MAX];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_warnx("job %lld failed: %s (%s)", (long long)j->id, text,
+	    wire_err_name(code));
+	if (db_job_finish(cs->db, j->id, KF__JOB_STATE__JOB_FAILED, j->files,
+	    j->bytes, code, text) != DB_OK)
+		log_warnx("job %lld: cannot record the failure: %s",
+		    (long long)j->id, db_errmsg(cs->db));
+	/* A backup that did not commit leaves no container behind. */
+	if (j->type == KF__JOB_TYPE__JOB_BACKUP &&
+	    (ma = peers_find(cs, PEER_MEDIAAGENT, j->mediaagent)) != NULL) {
+		ref.job = (uint64_t)j->id;
+		cs_send(cs, ma, KF__MSG_TYPE__CONTAINER_DISCARD, &ref.base);
+	}
+	jobs_remove(cs, j);
+}
+
+int
+jobs_announce(struct cs *cs, struct job_rt *j)
+{
+	Kf__JobAnnounce	 a = KF__JOB_ANNOUNCE__INIT;
+	struct peer	*ma;
+
+	if ((ma = peers_find(cs, PEER_MEDIAAGENT, j->mediaagent)) == NULL ||
+	    !peers_alive(ma))
+		return -1;
+	a.job = (uint64_t)j->id;
+	a.type = j->type;
+	a.client = j->client;
+	a.token.data = j->token;
+	a.token.len = sizeof(j->token);
+	a.mount_path = j->mount_path;
+	if (j->type == KF__JOB_TYPE__JOB_RESTORE) {
+		a.has_backup_job = 1;
+		a.backup_job = (uint64_t)j->backup_job;
+	}
+	j->announced_ms = util_mono_ms();
+	return cs_send(cs, ma, KF__MSG_TYPE__JOB_ANNOUNCE, &a.base);
+}
+
+void
+jobs_expire(struct cs *cs)
+{
+	struct job_rt	*j, *next;
+	struct peer	*p;
+	int64_t		 now = util_mono_ms();
+
+	for (j = cs->jobs; j != NULL; j = next) {
+		next = j->next;
+		if (!j->accepted) {
+			if (now - j->announced_ms > CS_ANNOUNCE_TIMEOUT_MS)
+				jobs_fail(cs, j, KF__KF_ERR__ERR_TIMEOUT,
+				    "MediaAgent %s did not accept the job "
+				    "within %d s", j->mediaagent,
+				    CS_ANNOUNCE_TIMEOUT_MS / 1000);
+			continue;
+		}
+		p = peers_find(cs, PEER_CLIENT, j->client);
+		if (!peers_alive(p) && !j->client_done) {
+			jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "client "
+			    "%s disconnected during the job", j->client);
+			continue;
+		}
+		if (now - j->active_ms > (int64_t)cs->conf.job_timeout_s *
+		    1000)
+			jobs_fail(cs, j, KF__KF_ERR__ERR_TIMEOUT, "no sign of "
+			    "life from client %s or MediaAgent %s for %u s",
+			    j->client, j->mediaagent, cs->conf.job_timeout_s);
+	}
+}
+
+void
+jobs_fill_info(const struct db_job *d, Kf__JobInfo *ji,
+    const struct job_rt *rt)
+{
+	ji->id = (uint64_t)d->id;
+	ji->type = d->type;
+	ji->state = d->state;
+	ji->client = (char *)d->client;
+	ji->pool = (char *)d->pool;
+	if (d->backup_job > 0) {
+		ji->has_backup_job = 1;
+		ji->backup_job = (uint64_t)d->backup_job;
+	}
+	ji->files = d->files;
+	ji->bytes = d->bytes;
+	ji->has_stream_bytes = ji->has_chunks = d->type ==
+	    KF__JOB_TYPE__JOB_BACKUP;
+	ji->stream_bytes = d->stream_bytes;
+	ji->chunks = d->chunks;
+	ji->started_us = d->started_us;
+	if (d->ended_us > 0) {
+		ji->has_ended_us = 1;
+		ji->ended_us = d->ended_us;
+	}
+	if (d->error_code != 0) {
+		ji->has_error_code = 1;
+		ji->error_code = d->error_code;
+		ji->error = (char *)d->error;
+	}
+	ji->mediaagent = (char *)d->mediaagent;
+	if (rt != NULL) {
+		ji->files = rt->files;
+		ji->bytes = rt->bytes;
+		ji->has_files_total = ji->has_bytes_total = 1;
+		ji->files_total = rt->files_total;
+		ji->bytes_total = rt->bytes_total;
+	}
+}
+
+void
+jobs_job_get(struct req *r)
+{
+	const Kf__JobGet	*g = (const Kf__JobGet *)r->msg->body;
+	Kf__JobInfo		 ji = KF__JOB_INFO__INIT;
+	struct db_job		 d;
+	int			 rc;
+
+	rc = g->job > INT64_MAX ? DB_NOT_FOUND :
+	    db_job_get(r->cs->db, (int64_t)g->job, &d);
+	if (rc != DB_OK) {
+		cs_error(r, rc == DB_NOT_FOUND ? KF__KF_ERR__ERR_NOT_FOUND :
+		    KF__KF_ERR__ERR_DB, rc == DB_NOT_FOUND ? "no job %llu" :
+		    "cannot read job %llu", (unsigned long long)g->job);
+		return;
+	}
+	jobs_fill_info(&d, &ji, jobs_find(r->cs, d.id));
+	cs_reply(r, KF__MSG_TYPE__JOB_INFO, &ji.base);
+}
+
+struct job_list_ctx {
+	struct db_job	*jobs;		/* the rows */
+	size_t		 n, cap;	/* used, allocated */
+	int		 oom;		/* an allocation failed */
+};
+
+static void
+job_list_cb(void *arg, const struct db_job *d)
+{
+	struct job_list_ctx	*c = arg;
+	struct db_job		*nj;
+
+	if (c->n == c->cap) {
+		nj = reallocarray(c->jobs, c->cap * 2 + 16, sizeof(*nj));
+		if (nj == NULL) {
+			c->oom = 1;
+			return;
+		}
+		c->jobs = nj;
+		c->cap = c->cap * 2 + 16;
+	}
+	c->jobs[c->n++] = *d;
+}
+
+void
+jobs_job_list(struct req *r)
+{
+	const Kf__ListRequest	 *lr = (const Kf__ListRequest *)r->msg->body;
+	Kf__JobListReply	  rep = KF__JOB_LIST_REPLY__INIT;
+	struct job_list_ctx	  c;
+	Kf__JobInfo		 *infos = NULL, **items = NULL;
+	unsigned		  limit;
+	size_t			  i;
+
+	memset(&c, 0, sizeof(c));
+	limit = lr->has_limit && lr->limit > 0 && lr->limit <= 10000 ?
+	    lr->limit : 100;
+	if (db_job_list(r->cs->db, limit, job_list_cb, &c) != DB_OK) {
+		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
+		goto done;
+	}
+	if (c.oom || (c.n > 0 && ((infos = calloc(c.n, sizeof(*infos))) ==
+	    NULL || (items = calloc(c.n, sizeof(*items))) == NULL))) {
+		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < c.n; i++) {
+		kf__job_info__init(&infos[i]);
+		jobs_fill_info(&c.jobs[i], &infos[i],
+		    jobs_find(r->cs, c.jobs[i].id));
+		items[i] = &infos[i];
+	}
+	rep.n_jobs = c.n;
+	rep.jobs = items;
+	cs_reply(r, KF__MSG_TYPE__JOB_LIST_REPLY, &rep.base);
+done:
+	free(c.jobs);
+	free(infos);
+	free(items);
+}
+
+void
+jobs_progress(struct req *r)
+{
+	const Kf__JobProgress	*p = (const Kf__JobProgress *)r->msg->body;
+	struct job_rt		*j;
+
+	if ((j = jobs_find(r->cs, p->job > INT64_MAX ? 0 :
+	    (int64_t)p->job)) == NULL || p->token.len != KF_TOKEN_LEN ||
+	    crypto_memeq(p->token.data, j->token, KF_TOKEN_LEN) != 0) {
+		log_debug("progress for job %llu ignored: not running or wrong "
+		    "token", (unsigned long long)p->job);
+		return;
+	}
+	j->active_ms = util_mono_ms();
+	j->files = p->files;
+	j->bytes = p->bytes;
+	if (p->has_files_total)
+		j->files_total = p->files_total;
+	if (p->has_bytes_total)
+		j->bytes_total = p->bytes_total;
+}
+
+void
+jobs_failed(struct req *r)
+{
+	const Kf__JobFailed	*f = (const Kf__JobFailed *)r->msg->body;
+	struct job_rt		*j;
+
+	if ((j = jobs_authorize(r, f->job, &f->token)) == NULL)
+		return;
+	cs_ok(r);
+	jobs_fail(r->cs, j, f->code, "client %s: %s", j->client, f->message);
+}
+
+void
+jobs_done(struct req *r)
+{
+	const Kf__JobDone	*d = (const Kf__JobDone *)r->msg->body;
+	struct job_rt		*j;
+
+	if ((j = jobs_authorize(r, d->job, &d->token)) == NULL)
+		return;
+	if (j->type == KF__JOB_TYPE__JOB_BACKUP)
+		backup_job_done(r, j, d);
+	else
+		restore_job_done(r, j, d);
+}
+
+/* The MediaAgent is ready for the job: now the client gets its order. */
+void
+jobs_accepted(struct req *r)
+{
+	const Kf__JobRef	*ref = (const Kf__JobRef *)r->msg->body;
+	struct job_rt		*j;
+
+	if ((j = jobs_find(r->cs, ref->job > INT64_MAX ? 0 :
+	    (int64_t)ref->job)) == NULL || j->accepted ||
+	    strcmp(j->mediaagent, r->peer->name) != 0) {
+		log_warnx("MediaAgent %s accepted job %llu, which is not "
+		    "waiting for it", r->peer->name,
+		    (unsigned long long)ref->job);
+		return;
+	}
+	j->accepted = 1;
+	j->active_ms = util_mono_ms();
+	if (j->type == KF__JOB_TYPE__JOB_BACKUP)
+		backup_send_order(r->cs, j);
+	else
+		restore_send_order(r->cs, j);
+}
+
+/* An ERROR from a daemon: if it names a job of that MediaAgent, fail it. */
+void
+jobs_ma_error(struct req *r)
+{
+	const Kf__Error	*e = (const Kf__Error *)r->msg->body;
+	struct job_rt	*j;
+
+	if (r->peer == NULL || r->peer->role != PEER_MEDIAAGENT ||
+	    !e->has_job || e->job > INT64_MAX ||
+	    (j = jobs_find(r->cs, (int64_t)e->job)) == NULL ||
+	    strcmp(j->mediaagent, r->peer->name) != 0) {
+		log_warnx("error from %s: %s (%s)", r->peer != NULL ?
+		    r->peer->name : "an unregistered peer", e->message,
+		    wire_err_name(e->code));
+		return;
+	}
+	jobs_fail(r->cs, j, e->code, "MediaAgent %s: %s", j->mediaagent,
+	    e->message);
+}
