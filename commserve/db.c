@@ -1,0 +1,783 @@
+/*
+ * db.c - the CommServe database connection: the only file that speaks
+ * libpq.
+ *
+ * Everything goes through db_exec(), one PQexecParams call with typed
+ * parameters (text, or binary for bytea) whose result is checked for its
+ * status and shape before any row is read, in the style of pg_auto_failover
+ * and pg_rewind.  A failure keeps PostgreSQL's SQLSTATE; a connection-class
+ * failure (08xxx, an administrator's termination, or libpq finding the
+ * socket closed) marks the connection broken, and the next call outside a
+ * transaction reconnects, so commserved outlives a PostgreSQL restart.  A
+ * statement whose outcome is unknown is never retried: the caller gets the
+ * error.
+ *
+ * Rows are read through the bounded db_col_* readers: results come back in
+ * text format, bytea as "\x" hex that is decoded with length checks, and a
+ * value that does not fit its destination is an error naming the column,
+ * never a truncation.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "db_internal.h"
+#include "log.h"
+
+#define DB_ARGS_MAX	16		/* parameters of one statement */
+#define BYTEA_OID	17		/* pg_type.oid of bytea */
+
+struct db {
+	PGconn	*conn;			/* NULL until (re)connected */
+	char	*conninfo;		/* kept for reconnects; may hold a password */
+	int	 broken;		/* reconnect before the next statement */
+	int	 in_tx;			/* between db_begin and commit/rollback */
+	int	 in_copy;		/* between db_copy_begin and end/abort */
+	int	 down;			/* a reconnect failed (logged once) */
+	char	 sqlstate[6];		/* of the last failure, "" if none */
+	char	 err[512];		/* db_errmsg() */
+};
+
+struct db_row {
+	PGresult	*res;		/* the whole result */
+	int		 row;		/* which row */
+	struct db	*db;		/* where errors go */
+};
+
+static void
+quiet_notices(void *arg, const char *message)
+{
+	/* "relation already exists, skipping" and friends: not for stderr. */
+}
+
+void
+db_seterr(struct db *db, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(db->err, sizeof(db->err), fmt, ap);
+	va_end(ap);
+}
+
+/* libpq's messages end in newlines and may span lines: make one line. */
+static void
+seterr_pq(struct db *db, const char *what, const char *msg)
+{
+	char	 line[400];
+	size_t	 i, n = 0;
+
+	if (msg == NULL || *msg == '\0')
+		msg = "no message from libpq";
+	for (i = 0; msg[i] != '\0' && n + 1 < sizeof(line); i++) {
+		if (msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t') {
+			if (n > 0 && line[n - 1] != ' ')
+				line[n++] = ' ';
+		} else
+			line[n++] = msg[i];
+	}
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	line[n] = '\0';
+	db_seterr(db, "%s: %s", what, line);
+}
+
+static int
+db_connect(struct db *db)
+{
+	PGresult	*res;
+
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->in_tx = db->in_copy = 0;
+	db->broken = 1;
+	if ((db->conn = PQconnectdb(db->conninfo)) == NULL) {
+		db_seterr(db, "cannot connect to the database: out of memory");
+		return -1;
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		seterr_pq(db, "cannot connect to the database",
+		    PQerrorMessage(db->conn));
+		return -1;
+	}
+	PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
+	if (PQsetClientEncoding(db->conn, "UTF8") != 0) {
+		seterr_pq(db, "cannot set the client encoding",
+		    PQerrorMessage(db->conn));
+		return -1;
+	}
+	/* The readers decode bytea as hex, whatever the server's default. */
+	res = PQexec(db->conn, "SET bytea_output = 'hex'");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		seterr_pq(db, "cannot set bytea_output",
+		    PQerrorMessage(db->conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	db->broken = 0;
+	return 0;
+}
+
+struct db *
+db_open(const char *conninfo, char *err, size_t errcap)
+{
+	struct db	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->conninfo = strdup(conninfo)) == NULL) {
+		(void)snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	if (db_connect(db) == -1) {
+		(void)snprintf(err, errcap, "%s", db->err);
+		goto fail;
+	}
+	return db;
+fail:
+	db_close(&db);
+	return NULL;
+}
+
+void
+db_close(struct db **dbp)
+{
+	struct db	*db = *dbp;
+
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	if (db->conninfo != NULL) {
+		explicit_bzero(db->conninfo, strlen(db->conninfo));
+		free(db->conninfo);
+	}
+	free(db);
+	*dbp = NULL;
+}
+
+const char *
+db_errmsg(const struct db *db)
+{
+	return db->err;
+}
+
+/* Before a statement: reconnect if needed, but never inside a transaction. */
+static int
+db_ready(struct db *db)
+{
+	if (db->conn != NULL && !db->broken) {
+		/*
+		 * A server that closed the connection while we were idle
+		 * (a restart, pg_terminate_backend) has left an error and
+		 * EOF in the socket: reading them now lets us reconnect
+		 * before sending anything, instead of failing this call.
+		 */
+		if (!db->in_tx && !db->in_copy) {
+			(void)PQconsumeInput(db->conn);
+			(void)PQconsumeInput(db->conn);
+		}
+		if (PQstatus(db->conn) == CONNECTION_OK &&
+		    !db->in_tx && !db->in_copy &&
+		    PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+			/*
+			 * A transaction left open by mistake would swallow
+			 * every later change: end it, and say so.
+			 */
+			log_warnx("database: a transaction was left open; "
+			    "rolling it back");
+			PQclear(PQexec(db->conn, "ROLLBACK"));
+			if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+				db->broken = 1;
+		}
+		if (PQstatus(db->conn) == CONNECTION_OK && !db->broken)
+			return 0;
+		db->broken = 1;
+	}
+	if (db->in_tx) {
+		db_seterr(db, "the database connection was lost during a "
+		    "transaction, which was rolled back");
+		return -1;
+	}
+	if (!db->down)
+		log_warnx("database: connection lost, reconnecting");
+	if (db_connect(db) == -1) {
+		/* Said once; the callers report each failed call. */
+		db->down = 1;
+		return -1;
+	}
+	db->down = 0;
+	log_info("database: reconnected");
+	return 0;
+}
+
+/* Record a failed result: message, SQLSTATE, and whether to reconnect. */
+static void
+db_result_err(struct db *db, const PGresult *res, const char *what)
+{
+	const char	*state = NULL, *msg = NULL;
+
+	if (res != NULL) {
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	}
+	(void)snprintf(db->sqlstate, sizeof(db->sqlstate), "%s",
+	    state != NULL ? state : "");
+	if (msg == NULL)
+		seterr_pq(db, what, PQerrorMessage(db->conn));
+	else
+		db_seterr(db, "%s: %s (SQLSTATE %s)", what, msg, db->sqlstate);
+	if (state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P0", 4) == 0 ||
+	    PQstatus(db->conn) != CONNECTION_OK)
+		db->broken = 1;
+}
+
+static int
+exec_rows(struct db *db, const char *sql, int nargs,
+    const struct db_arg *args, int ncols, db_row_fn fn, void *ctx,
+    uint64_t *nrows, int one)
+{
+	const char	*values[DB_ARGS_MAX];
+	int		 lengths[DB_ARGS_MAX], formats[DB_ARGS_MAX];
+	Oid		 types[DB_ARGS_MAX];
+	ExecStatusType	 want = ncols > 0 ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+	PGresult	*res = NULL;
+	struct db_row	 row;
+	const char	*tuples;
+	int		 i, n, rc = DB_ERROR;
+
+	if (nrows != NULL)
+		*nrows = 0;
+	db->sqlstate[0] = '\0';
+	if (nargs < 0 || nargs > DB_ARGS_MAX || db->in_copy) {
+		db_seterr(db, "internal error: bad statement (%d parameters)",
+		    nargs);
+		return DB_ERROR;
+	}
+	if (db_ready(db) == -1)
+		return DB_ERROR;
+	for (i = 0; i < nargs; i++) {
+		types[i] = 0;
+		lengths[i] = 0;
+		formats[i] = 0;
+		values[i] = NULL;
+		switch (args[i].kind) {
+		case DB_ARG_NULL:
+			break;
+		case DB_ARG_TEXT:
+			values[i] = args[i].text;
+			break;
+		case DB_ARG_BIN:
+			if (args[i].len > INT_MAX) {
+				db_seterr(db, "parameter %d is too large", i + 1);
+				return DB_ERROR;
+			}
+			/* libpq wants a pointer even for zero bytes. */
+			values[i] = args[i].len > 0 ?
+			    (const char *)args[i].bin : "";
+			lengths[i] = (int)args[i].len;
+			formats[i] = 1;
+			types[i] = BYTEA_OID;
+			break;
+		}
+	}
+	res = PQexecParams(db->conn, sql, nargs, types, values, lengths,
+	    formats, 0);
+	if (PQresultStatus(res) != want) {
+		if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR ||
+		    PQresultStatus(res) == PGRES_NONFATAL_ERROR) {
+			db_result_err(db, res, "database");
+			if (strcmp(db->sqlstate, "23505") == 0)
+				rc = DB_EXISTS;
+		} else
+			db_seterr(db, "internal error: statement returned %s",
+			    PQresStatus(PQresultStatus(res)));
+		goto fail;
+	}
+	if (ncols == 0) {
+		tuples = PQcmdTuples(res);
+		if (nrows != NULL && *tuples != '\0')
+			*nrows = strtoull(tuples, NULL, 10);
+		PQclear(res);
+		return DB_OK;
+	}
+	if (PQnfields(res) != ncols) {
+		db_seterr(db, "internal error: %d columns where %d were expected",
+		    PQnfields(res), ncols);
+		goto fail;
+	}
+	n = PQntuples(res);
+	if (nrows != NULL)
+		*nrows = (uint64_t)n;
+	if (one && n != 1) {
+		if (n == 0)
+			rc = DB_NOT_FOUND;
+		else
+			db_seterr(db, "internal error: %d rows where one was "
+			    "expected", n);
+		goto fail;
+	}
+	row.res = res;
+	row.db = db;
+	for (i = 0; fn != NULL && i < n; i++) {
+		row.row = i;
+		if (fn(db, &row, ctx) == -1)
+			goto fail;
+	}
+	PQclear(res);
+	return DB_OK;
+fail:
+	PQclear(res);
+	return rc;
+}
+
+int
+db_exec(struct db *db, const char *sql, int nargs, const struct db_arg *args,
+    int ncols, db_row_fn fn, void *ctx, uint64_t *nrows)
+{
+	return exec_rows(db, sql, nargs, args, ncols, fn, ctx, nrows, 0);
+}
+
+int
+db_exec_one(struct db *db, const char *sql, int nargs,
+    const struct db_arg *args, int ncols, db_row_fn fn, void *ctx)
+{
+	if (ncols <= 0) {
+		db_seterr(db, "internal error: db_exec_one needs columns");
+		return DB_ERROR;
+	}
+	return exec_rows(db, sql, nargs, args, ncols, fn, ctx, NULL, 1);
+}
+
+int
+db_begin(struct db *db)
+{
+	if (db->in_tx) {
+		db_seterr(db, "internal error: nested transaction");
+		return DB_ERROR;
+	}
+	if (db_exec(db, "BEGIN", 0, NULL, 0, NULL, NULL, NULL) != DB_OK)
+		return DB_ERROR;
+	db->in_tx = 1;
+	return DB_OK;
+}
+
+int
+db_commit(struct db *db)
+{
+	PGresult	*res;
+	int		 rc = DB_ERROR;
+
+	if (!db->in_tx || db->in_copy || db->broken) {
+		db_seterr(db, "internal error: commit outside a transaction");
+		db_rollback(db);
+		return DB_ERROR;
+	}
+	res = PQexec(db->conn, "COMMIT");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		db_result_err(db, res, "commit failed, outcome unknown");
+	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		/* An aborted transaction "commits" as ROLLBACK. */
+		db_seterr(db, "the transaction was rolled back");
+	else
+		rc = DB_OK;
+	PQclear(res);
+	db->in_tx = 0;
+	return rc;
+}
+
+void
+db_rollback(struct db *db)
+{
+	PGresult	*res;
+
+	if (db->in_copy)
+		db_copy_abort(db, "rolled back");
+	if (db->in_tx && !db->broken && db->conn != NULL) {
+		res = PQexec(db->conn, "ROLLBACK");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			db->broken = 1;
+		PQclear(res);
+	}
+	db->in_tx = 0;
+}
+
+int
+db_copy_begin(struct db *db, const char *sql)
+{
+	PGresult	*res;
+
+	if (db->in_copy || db_ready(db) == -1)
+		return DB_ERROR;
+	res = PQexec(db->conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		db_result_err(db, res, "COPY");
+		PQclear(res);
+		return DB_ERROR;
+	}
+	PQclear(res);
+	db->in_copy = 1;
+	return DB_OK;
+}
+
+int
+db_copy_put(struct db *db, const char *buf, size_t len)
+{
+	size_t	n;
+
+	while (len > 0) {
+		n = len > (1U << 20) ? (1U << 20) : len;
+		if (PQputCopyData(db->conn, buf, (int)n) != 1) {
+			seterr_pq(db, "COPY", PQerrorMessage(db->conn));
+			db->broken = 1;
+			return DB_ERROR;
+		}
+		buf += n;
+		len -= n;
+	}
+	return DB_OK;
+}
+
+/* Read what follows the end of a COPY; the first result decides. */
+static int
+copy_results(struct db *db, uint64_t *rows, int keep_err)
+{
+	PGresult	*res;
+	int		 rc = DB_ERROR, first = 1;
+
+	while ((res = PQgetResult(db->conn)) != NULL) {
+		if (first && PQresultStatus(res) == PGRES_COMMAND_OK) {
+			if (rows != NULL)
+				*rows = strtoull(PQcmdTuples(res), NULL, 10);
+			rc = DB_OK;
+		} else if (first && !keep_err)
+			db_result_err(db, res, "COPY");
+		first = 0;
+		PQclear(res);
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		db->broken = 1;
+	db->in_copy = 0;
+	return rc;
+}
+
+int
+db_copy_end(struct db *db, uint64_t *rows)
+{
+	if (rows != NULL)
+		*rows = 0;
+	if (!db->in_copy)
+		return DB_ERROR;
+	if (PQputCopyEnd(db->conn, NULL) != 1) {
+		seterr_pq(db, "COPY", PQerrorMessage(db->conn));
+		db->broken = 1;
+		db->in_copy = 0;
+		return DB_ERROR;
+	}
+	return copy_results(db, rows, 0);
+}
+
+void
+db_copy_abort(struct db *db, const char *why)
+{
+	if (!db->in_copy)
+		return;
+	if (PQputCopyEnd(db->conn, why) != 1) {
+		db->broken = 1;
+		db->in_copy = 0;
+		return;
+	}
+	(void)copy_results(db, NULL, 1);
+}
+
+void
+db_arg_null(struct db_arg *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = DB_ARG_NULL;
+}
+
+void
+db_arg_text(struct db_arg *a, const char *s)
+{
+	db_arg_null(a);
+	if (s != NULL) {
+		a->kind = DB_ARG_TEXT;
+		a->text = s;
+	}
+}
+
+void
+db_arg_bin(struct db_arg *a, const void *p, size_t len)
+{
+	db_arg_null(a);
+	a->kind = DB_ARG_BIN;
+	a->bin = p;
+	a->len = len;
+}
+
+void
+db_arg_i64(struct db_arg *a, int64_t v)
+{
+	db_arg_null(a);
+	(void)snprintf(a->num, sizeof(a->num), "%" PRId64, v);
+	a->kind = DB_ARG_TEXT;
+	a->text = a->num;
+}
+
+void
+db_arg_id(struct db_arg *a, int64_t id)
+{
+	if (id == 0)
+		db_arg_null(a);
+	else
+		db_arg_i64(a, id);
+}
+
+int
+db_arg_u64(struct db *db, struct db_arg *a, uint64_t v, const char *what)
+{
+	if (v > INT64_MAX) {
+		db_seterr(db, "%s %" PRIu64 " is too large for the database",
+		    what, v);
+		return DB_ERROR;
+	}
+	db_arg_i64(a, (int64_t)v);
+	return DB_OK;
+}
+
+int
+db_arg_field(struct db *db, struct db_arg *a, const char *s, size_t cap,
+    const char *what)
+{
+	if (strnlen(s, cap) >= cap) {
+		db_seterr(db, "%s is longer than %zu bytes", what, cap - 1);
+		return DB_ERROR;
+	}
+	db_arg_text(a, s);
+	return DB_OK;
+}
+
+int
+db_arg_blob(struct db *db, struct db_arg *a, const struct db_blob *b,
+    const char *what)
+{
+	if (b->len > sizeof(b->data)) {
+		db_seterr(db, "%s is longer than %zu bytes", what,
+		    sizeof(b->data));
+		return DB_ERROR;
+	}
+	if (b->len == 0)
+		db_arg_null(a);
+	else
+		db_arg_bin(a, b->data, b->len);
+	return DB_OK;
+}
+
+static const char *
+col_name(const struct db_row *r, int col)
+{
+	const char	*name = PQfname(r->res, col);
+
+	return name != NULL ? name : "?";
+}
+
+/* The text of a column that must be there. */
+static const char *
+col_value(const struct db_row *r, int col)
+{
+	if (col < 0 || col >= PQnfields(r->res)) {
+		db_seterr(r->db, "internal error: no column %d", col);
+		return NULL;
+	}
+	if (PQgetisnull(r->res, r->row, col)) {
+		db_seterr(r->db, "column \"%s\" is unexpectedly NULL",
+		    col_name(r, col));
+		return NULL;
+	}
+	return PQgetvalue(r->res, r->row, col);
+}
+
+int
+db_col_isnull(const struct db_row *r, int col)
+{
+	return col < 0 || col >= PQnfields(r->res) ||
+	    PQgetisnull(r->res, r->row, col);
+}
+
+int
+db_col_i64(const struct db_row *r, int col, int64_t *out)
+{
+	const char	*s;
+	char		*end;
+	long long	 v;
+
+	if ((s = col_value(r, col)) == NULL)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0) {
+		db_seterr(r->db, "column \"%s\" is not an integer",
+		    col_name(r, col));
+		return -1;
+	}
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* An integer within [lo, hi]. */
+static int
+col_range(const struct db_row *r, int col, int64_t lo, int64_t hi,
+    int64_t *out)
+{
+	if (db_col_i64(r, col, out) == -1)
+		return -1;
+	if (*out < lo || *out > hi) {
+		db_seterr(r->db, "column \"%s\" holds %" PRId64 ", outside "
+		    "%" PRId64 "..%" PRId64, col_name(r, col), *out, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_col_u64(const struct db_row *r, int col, uint64_t *out)
+{
+	int64_t	v;
+
+	if (col_range(r, col, 0, INT64_MAX, &v) == -1)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int
+db_col_u32(const struct db_row *r, int col, uint32_t *out)
+{
+	int64_t	v;
+
+	if (col_range(r, col, 0, UINT32_MAX, &v) == -1)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int
+db_col_int(const struct db_row *r, int col, int *out)
+{
+	int64_t	v;
+
+	if (col_range(r, col, INT_MIN, INT_MAX, &v) == -1)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int
+db_col_bool(const struct db_row *r, int col, int *out)
+{
+	const char	*s;
+
+	if ((s = col_value(r, col)) == NULL)
+		return -1;
+	if (strcmp(s, "t") != 0 && strcmp(s, "f") != 0) {
+		db_seterr(r->db, "column \"%s\" is not a boolean",
+		    col_name(r, col));
+		return -1;
+	}
+	*out = s[0] == 't';
+	return 0;
+}
+
+int
+db_col_str(const struct db_row *r, int col, char *buf, size_t cap)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (cap == 0 || col < 0 || col >= PQnfields(r->res)) {
+		db_seterr(r->db, "internal error: bad text column %d", col);
+		return -1;
+	}
+	if (PQgetisnull(r->res, r->row, col)) {
+		buf[0] = '\0';
+		return 0;
+	}
+	s = PQgetvalue(r->res, r->row, col);
+	len = (size_t)PQgetlength(r->res, r->row, col);
+	if (len >= cap || strlen(s) != len) {
+		db_seterr(r->db, "column \"%s\" holds %zu bytes, more than the "
+		    "%zu its field takes", col_name(r, col), len, cap - 1);
+		return -1;
+	}
+	memcpy(buf, s, len + 1);
+	return 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+db_col_bytes(const struct db_row *r, int col, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	const char	*s;
+	size_t		 slen, n, i;
+	int		 hi, lo;
+
+	*len = 0;
+	if (col < 0 || col >= PQnfields(r->res)) {
+		db_seterr(r->db, "internal error: bad bytea column %d", col);
+		return -1;
+	}
+	if (PQgetisnull(r->res, r->row, col))
+		return 0;
+	s = PQgetvalue(r->res, r->row, col);
+	slen = (size_t)PQgetlength(r->res, r->row, col);
+	if (slen < 2 || s[0] != '\\' || s[1] != 'x' || (slen - 2) % 2 != 0) {
+		db_seterr(r->db, "column \"%s\" is not hex bytea",
+		    col_name(r, col));
+		return -1;
+	}
+	n = (slen - 2) / 2;
+	if (n > cap) {
+		db_seterr(r->db, "column \"%s\" holds %zu bytes, more than the "
+		    "%zu its field takes", col_name(r, col), n, cap);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		hi = hexval(s[2 + 2 * i]);
+		lo = hexval(s[3 + 2 * i]);
+		if (hi < 0 || lo < 0) {
+			db_seterr(r->db, "column \"%s\" is not hex bytea",
+			    col_name(r, col));
+			return -1;
+		}
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n;
+	return 0;
+}
+
+int
+db_col_blob(const struct db_row *r, int col, struct db_blob *b)
+{
+	return db_col_bytes(r, col, b->data, sizeof(b->data), &b->len);
+}
