@@ -1,0 +1,360 @@
+/*
+ * store.c - backup: a client's chunks into the job's container.
+ *
+ * Seed backup step 6: "The MediaAgent writes encrypted data to the target
+ * backup storage."  A client opens the stream of an announced backup job
+ * with the job's token (STREAM_OPEN), sends its chunks in index order
+ * (CHUNK_PUT, ciphertext in its own frame, written as it comes without a
+ * copy) and closes it (STREAM_CLOSE) with the counts and the digest it
+ * computed.  Only the connection that opened the stream may feed it.  The
+ * MediaAgent computes the same digest (SHA-256 over the GCM tags in index
+ * order), commits the container only when everything agrees, fsynced, then
+ * reports the committed container to CommServe.  Any failure aborts the
+ * stream and removes its partial files, so nothing uncommitted can later be
+ * mistaken for a backup.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "chunk.h"
+#include "container.h"
+#include "log.h"
+#include "mediaagent.h"
+#include "trace.h"
+#include "util.h"
+
+/* ENOSPC and EDQUOT mean the target storage is full. */
+static kf_err_t
+io_code(int e)
+{
+	return (e == ENOSPC || e == EDQUOT) ? KF__KF_ERR__ERR_NO_SPACE :
+	    KF__KF_ERR__ERR_IO;
+}
+
+/* Drop the partial container and digest; keep the reason for the owner. */
+void
+store_abort(struct ma_job *job, const char *reason)
+{
+	size_t	n;
+
+	if (job->cw != NULL)
+		log_info("job %llu: stream aborted, partial container removed",
+		    (unsigned long long)job->id);
+	store_release(job);
+	job->state = MA_JOB_FAILED;
+	n = strnlen(reason, sizeof(job->reason) - 1);
+	memcpy(job->reason, reason, n);
+	job->reason[n] = '\0';
+}
+
+/* Called when a job is forgotten: an open container never committed. */
+void
+store_release(struct ma_job *job)
+{
+	if (job->cw != NULL) {
+		container_abort(job->cw);
+		container_writer_free(&job->cw);
+	}
+	sha256_free(&job->digest);
+}
+
+/*
+ * Fail the request with code and a sentence, and abort the stream with
+ * the same sentence.
+ */
+static int
+abort_fail(struct ma_req *req, struct ma_job *job, kf_err_t code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+abort_fail(struct ma_req *req, struct ma_job *job, kf_err_t code,
+    const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	dispatch_vfail(req, code, fmt, ap);
+	va_end(ap);
+	store_abort(job, req->err);
+	return -1;
+}
+
+/* Refuse to let a new stream replace a committed container. */
+static int
+committed_exists(const struct ma_job *job, char *path, size_t cap)
+{
+	struct stat	st;
+	int		idx;
+
+	for (idx = 0; idx <= 1; idx++) {
+		if (container_path(path, cap, job->mount, job->id, 0, idx) ==
+		    -1)
+			return 1;
+		if (lstat(path, &st) == 0 || errno != ENOENT)
+			return 1;
+	}
+	return 0;
+}
+
+int
+store_open(struct ma *ma, struct ma_req *req)
+{
+	const Kf__StreamOpen	*so = (const Kf__StreamOpen *)req->m->body;
+	const struct wire_msg	*m = req->m;
+	Kf__Ok			 ok = KF__OK__INIT;
+	struct ma_job		*job;
+	char			 path[PATH_MAX];
+	unsigned long long	 id = so->job;
+	int			 e;
+
+	job = session_job(ma, so->job);
+	if (job == NULL || job->type != KF__JOB_TYPE__JOB_BACKUP ||
+	    !session_token_ok(job, &so->token) ||
+	    strcmp(job->client, so->client) != 0)
+		return dispatch_fail(req, KF__KF_ERR__ERR_AUTH,
+		    "backup job %llu was not announced to mediaagent %s for "
+		    "this client, or the job token is wrong", id,
+		    ma->conf->name);
+	if (job->state == MA_JOB_FAILED)
+		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
+		    "the stream was aborted: %s", job->reason);
+	if (job->state != MA_JOB_ANNOUNCED)
+		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
+		    "job %llu's stream is already open", id);
+	if (committed_exists(job, path, sizeof(path)))
+		return dispatch_fail(req, KF__KF_ERR__ERR_EXISTS,
+		    "job %llu already has a container at %s; refusing to "
+		    "overwrite it", id, path);
+
+	errno = 0;
+	if ((job->cw = container_create(job->mount, job->id)) == NULL) {
+		e = errno;
+		return dispatch_fail(req, io_code(e),
+		    "cannot create the container of job %llu under %s: %s",
+		    id, job->mount, e ? strerror(e) : "see the MediaAgent log");
+	}
+	if ((job->digest = sha256_new()) == NULL) {
+		store_release(job);
+		return dispatch_fail(req, KF__KF_ERR__ERR_INTERNAL,
+		    "job %llu: cannot start the stream digest", id);
+	}
+	memcpy(job->peer, m->peer, m->peerlen);
+	job->peerlen = m->peerlen;
+	job->state = MA_JOB_STREAMING;
+	job->next_index = 0;
+	job->stream_bytes = 0;
+	job->unsynced = 0;
+	job->got_last = 0;
+	job->active_ms = util_mono_ms();
+	log_info("job %llu: stream opened by client %s into %s", id,
+	    job->client, job->mount);
+	ok.message = "stream open";
+	dispatch_reply(req, KF__MSG_TYPE__OK, &ok.base, NULL, 0);
+	return 0;
+}
+
+/*
+ * The backup job whose stream this connection opened, or NULL after
+ * failing the request.  Another connection, even one knowing the token,
+ * cannot feed or close a stream it did not open.
+ */
+static struct ma_job *
+owned_stream(struct ma *ma, struct ma_req *req, uint64_t id)
+{
+	const struct wire_msg	*m = req->m;
+	struct ma_job		*job;
+
+	job = session_job(ma, id);
+	if (job == NULL || job->type != KF__JOB_TYPE__JOB_BACKUP ||
+	    job->peerlen == 0 || job->peerlen != m->peerlen ||
+	    memcmp(job->peer, m->peer, m->peerlen) != 0) {
+		dispatch_fail(req, KF__KF_ERR__ERR_AUTH,
+		    "job %llu has no stream opened by this connection "
+		    "(send STREAM_OPEN first)", (unsigned long long)id);
+		return NULL;
+	}
+	if (job->state == MA_JOB_FAILED) {
+		dispatch_fail(req, KF__KF_ERR__ERR_STATE,
+		    "the stream was aborted: %s", job->reason);
+		return NULL;
+	}
+	job->active_ms = util_mono_ms();
+	return job;
+}
+
+/* Seed backup step 6: one chunk of ciphertext onto the target storage. */
+int
+store_put(struct ma *ma, struct ma_req *req)
+{
+	const Kf__ChunkPut	*cp = (const Kf__ChunkPut *)req->m->body;
+	Kf__ChunkAck		 ack = KF__CHUNK_ACK__INIT;
+	struct frame_header	 h;
+	struct ma_job		*job;
+	const uint8_t		*data;
+	size_t			 len = 0;
+	unsigned long long	 id = cp->job, idx = cp->index;
+	int			 e;
+
+	if ((job = owned_stream(ma, req, cp->job)) == NULL)
+		return -1;
+	if (job->got_last)
+		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
+		    "job %llu: chunk %llu arrived after the last chunk (%llu)",
+		    id, idx, (unsigned long long)job->next_index - 1);
+	if (cp->index != job->next_index)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu is out of order; expected chunk %llu",
+		    id, idx, (unsigned long long)job->next_index);
+	if (!req->m->has_payload)
+		return dispatch_fail(req, KF__KF_ERR__ERR_MALFORMED,
+		    "job %llu: chunk %llu came without its ciphertext frame",
+		    id, idx);
+	data = wire_payload(req->m, &len);
+	if (cp->plain_len > KF_CHUNK_MAX)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu is %u bytes, over the %d byte limit",
+		    id, idx, cp->plain_len, KF_CHUNK_MAX);
+	if (len != cp->plain_len)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu says %u bytes but carries %zu", id,
+		    idx, cp->plain_len, len);
+	if (cp->nonce.len != KF_NONCE_LEN || cp->tag.len != KF_TAG_LEN)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu has a %zu byte nonce and a %zu byte "
+		    "tag; expected %d and %d", id, idx, cp->nonce.len,
+		    cp->tag.len, KF_NONCE_LEN, KF_TAG_LEN);
+
+	memset(&h, 0, sizeof(h));
+	h.flags = cp->last ? CONTAINER_FLAG_LAST : 0;
+	h.job = cp->job;
+	h.index = cp->index;
+	h.len = cp->plain_len;
+	memcpy(h.nonce, cp->nonce.data, KF_NONCE_LEN);
+	memcpy(h.tag, cp->tag.data, KF_TAG_LEN);
+	if (container_append(job->cw, &h, data) == -1) {
+		e = errno;
+		if (io_code(e) == KF__KF_ERR__ERR_NO_SPACE)
+			return abort_fail(req, job, KF__KF_ERR__ERR_NO_SPACE,
+			    "job %llu: no space left on %s", id, job->mount);
+		return abort_fail(req, job, KF__KF_ERR__ERR_IO,
+		    "job %llu: writing chunk %llu under %s failed: %s", id,
+		    idx, job->mount, strerror(e));
+	}
+	if (sha256_update(job->digest, h.tag, KF_TAG_LEN) == -1)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTERNAL,
+		    "job %llu: the stream digest failed", id);
+	job->next_index++;
+	job->stream_bytes += len;
+	job->unsynced += len;
+	job->got_last = cp->last;
+
+	if (ma->conf->fsync_interval > 0 &&
+	    job->unsynced >= ma->conf->fsync_interval) {
+		if (container_sync(job->cw) == -1) {
+			e = errno;
+			return abort_fail(req, job, io_code(e),
+			    "job %llu: flushing the container under %s to "
+			    "disk failed: %s", id, job->mount, strerror(e));
+		}
+		log_debug("job %llu: synced %llu bytes", id,
+		    (unsigned long long)job->unsynced);
+		job->unsynced = 0;
+	}
+
+	ack.job = cp->job;
+	ack.index = cp->index;
+	dispatch_reply(req, KF__MSG_TYPE__CHUNK_ACK, &ack.base, NULL, 0);
+	return 0;
+}
+
+/* Tell CommServe the container is durable (it commits the job on that). */
+static void
+report_committed(struct ma *ma, const struct ma_job *job,
+    const uint8_t digest[KF_SHA256_LEN])
+{
+	Kf__ContainerCommitted	cc = KF__CONTAINER_COMMITTED__INIT;
+
+	cc.job = job->id;
+	cc.chunks = job->next_index;
+	cc.stream_bytes = job->stream_bytes;
+	cc.digest.data = (uint8_t *)digest;
+	cc.digest.len = KF_SHA256_LEN;
+	cc.mediaagent = (char *)ma->conf->name;
+	if (wire_send(ma->cs, NULL, 0, KF__MSG_TYPE__CONTAINER_COMMITTED,
+	    &cc.base, NULL, 0) == -1)
+		log_warn("job %llu: CONTAINER_COMMITTED not sent to CommServe",
+		    (unsigned long long)job->id);
+}
+
+int
+store_close(struct ma *ma, struct ma_req *req)
+{
+	const Kf__StreamClose	*sc = (const Kf__StreamClose *)req->m->body;
+	Kf__StreamClosed	 closed = KF__STREAM_CLOSED__INIT;
+	struct ma_job		*job;
+	uint8_t			 digest[KF_SHA256_LEN];
+	char			 path[PATH_MAX], tid[32];
+	unsigned long long	 id = sc->job;
+	int			 e;
+
+	if ((job = owned_stream(ma, req, sc->job)) == NULL)
+		return -1;
+	if (!job->got_last)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTEGRITY,
+		    "job %llu: STREAM_CLOSE before the chunk flagged last "
+		    "(%llu chunks received)", id,
+		    (unsigned long long)job->next_index);
+	if (sha256_final(job->digest, digest) == -1)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTERNAL,
+		    "job %llu: the stream digest failed", id);
+	if (sc->chunks != job->next_index ||
+	    sc->stream_bytes != job->stream_bytes)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTEGRITY,
+		    "job %llu: the client counts %llu chunks and %llu bytes, "
+		    "the MediaAgent received %llu chunks and %llu bytes", id,
+		    (unsigned long long)sc->chunks,
+		    (unsigned long long)sc->stream_bytes,
+		    (unsigned long long)job->next_index,
+		    (unsigned long long)job->stream_bytes);
+	if (sc->digest.len != KF_SHA256_LEN ||
+	    crypto_memeq(sc->digest.data, digest, KF_SHA256_LEN) != 0)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTEGRITY,
+		    "job %llu: the stream digest the client sent does not "
+		    "match the chunks the MediaAgent received", id);
+
+	errno = 0;
+	if (container_commit(job->cw, job->stream_bytes) == -1) {
+		e = errno;
+		return abort_fail(req, job, io_code(e),
+		    "job %llu: committing the container under %s failed: %s",
+		    id, job->mount, e ? strerror(e) : "see the MediaAgent log");
+	}
+	container_writer_free(&job->cw);
+	if (container_path(path, sizeof(path), job->mount, job->id, 0, 0) ==
+	    -1)
+		snprintf(path, sizeof(path), "%s", job->mount);
+	snprintf(tid, sizeof(tid), "job/%llu", id);
+
+	/* Seed backup step 6: the MediaAgent writes encrypted data. */
+	trace_step(ma->trace, tid, "backup", 6, NULL, job->stream_bytes,
+	    "wrote %llu chunks (%llu bytes of ciphertext) to %s and fsynced",
+	    (unsigned long long)job->next_index,
+	    (unsigned long long)job->stream_bytes, path);
+	log_info("job %llu: committed %llu chunks, %llu bytes to %s", id,
+	    (unsigned long long)job->next_index,
+	    (unsigned long long)job->stream_bytes, path);
+
+	report_committed(ma, job, digest);
+	closed.job = job->id;
+	closed.chunks = job->next_index;
+	closed.digest.data = digest;
+	closed.digest.len = KF_SHA256_LEN;
+	dispatch_reply(req, KF__MSG_TYPE__STREAM_CLOSED, &closed.base, NULL,
+	    0);
+	session_forget(ma, job);
+	return 0;
+}
