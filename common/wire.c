@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "util.h"
 #include "wire.h"
@@ -316,6 +317,8 @@ wire_send(void *sock, const void *peer, size_t peerlen, uint32_t type,
 	rc = 0;
 done:
 	saved = errno;
+	/* Bodies may carry a sealed key or a password: leave no copy. */
+	crypto_wipe(buf, len);
 	if (buf != stackbuf)
 		free(buf);
 	errno = saved;

@@ -22,6 +22,7 @@
 #define CS_CATALOG_MAX		10000000	/* entries per backup job */
 #define CS_PATHS_MAX		1024	/* paths per backup or restore */
 #define CS_NAME_MAX		64	/* pool, client, MediaAgent names */
+#define CS_PEERS_MAX		4096	/* registered or registering daemons */
 
 struct cs_conf {
 	const char	*listen;	/* ROUTER endpoint */

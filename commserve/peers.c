@@ -52,9 +52,15 @@ peers_alive(const struct peer *p)
 static struct peer *
 peer_for(struct req *r)
 {
-	struct peer	*p = r->peer;
+	struct peer	*p = r->peer, *q;
+	size_t		 n = 0;
 
 	if (p == NULL) {
+		/* Bounded: thousands of HELLOs must not grow it forever. */
+		for (q = r->cs->peers; q != NULL; q = q->next)
+			n++;
+		if (n >= CS_PEERS_MAX)
+			return NULL;
 		if ((p = calloc(1, sizeof(*p))) == NULL)
 			return NULL;
 		memcpy(p->id, r->msg->peer, r->msg->peerlen);
@@ -129,7 +135,8 @@ hello_mediaagent(struct req *r, const Kf__Hello *h)
 		return;
 	}
 	if ((p = peer_for(r)) == NULL) {
-		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		cs_error(r, KF__KF_ERR__ERR_UNAVAILABLE, "too many daemons "
+		    "registered (%d); try again later", CS_PEERS_MAX);
 		return;
 	}
 	p->role = PEER_MEDIAAGENT;
@@ -165,7 +172,8 @@ hello_client(struct req *r, const Kf__Hello *h)
 		return;
 	}
 	if ((p = peer_for(r)) == NULL) {
-		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		cs_error(r, KF__KF_ERR__ERR_UNAVAILABLE, "too many daemons "
+		    "registered (%d); try again later", CS_PEERS_MAX);
 		return;
 	}
 	p->role = PEER_CLIENT;

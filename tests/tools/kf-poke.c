@@ -1,0 +1,544 @@
+/*
+ * kf-poke.c - send one hostile message to a keyflow daemon and check that
+ * it answers the way the protocol promises.
+ *
+ * The integration suites use it to prove the generic checks of
+ * common/wire.c in the daemons' real dispatch loops: every malformed
+ * request on a ROUTER endpoint must be answered with ERROR and the right
+ * KfErr code, and the daemon must keep serving.  In --pub mode it plays a
+ * rogue publisher on CommServe's trace-event endpoint, where the protocol
+ * allows no reply; there the suite checks the daemon's log instead.
+ *
+ * The valid parts of each message are built with common/wire.h and the
+ * generated protobuf-c code, so only the intended defect is wrong.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "conf.h"
+#include "log.h"
+#include "trace.h"
+#include "util.h"
+#include "wire.h"
+
+#define POKE_TIMEOUT_MS		5000
+#define POKE_UNKNOWN_TYPE	9999
+#define POKE_PUB_SETTLE_MS	500
+#define POKE_PUB_LINGER_MS	3000
+
+/* What a case accepts as the right answer. */
+enum poke_expect {
+	EXPECT_CODE,			/* ERROR with exactly this code */
+	EXPECT_ANY_ERROR,		/* ERROR with any code */
+	EXPECT_ANY_REPLY		/* any well-formed reply */
+};
+
+/* One crafted request and the answer it must get. */
+struct poke_case {
+	const char	*name;		/* --case NAME */
+	int		(*send)(void *sock);	/* writes the message */
+	enum poke_expect how;		/* which answers are right */
+	kf_err_t	 expect;	/* the code, for EXPECT_CODE */
+	const char	*what;		/* for --help */
+};
+
+/* The job id the data-path cases name (--job). */
+static uint64_t	poke_job = 4242;
+/*
+ * --no-reply: the daemon is expected to drop the message unanswered (for
+ * example a frame over its ZMQ_MAXMSGSIZE, where ZeroMQ itself cuts the
+ * connection and the protocol can give no reply).
+ */
+static int	poke_no_reply;
+
+/* Send frames[0..n-1] as one multipart message. */
+static int
+send_frames(void *sock, const void **frames, const size_t *lens, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (zmq_send(sock, frames[i], lens[i],
+		    i + 1 < n ? ZMQ_SNDMORE : 0) == -1) {
+			log_warnx("zmq_send: %s", zmq_strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+#define POKE_FRAMES_MAX	4
+
+/* A type frame, then up to POKE_FRAMES_MAX - 1 more frames (NULL ends). */
+static int
+send_typed(void *sock, uint32_t type, const void *f1, size_t l1,
+    const void *f2, size_t l2, const void *f3, size_t l3)
+{
+	uint8_t		 hdr[4];
+	const void	*f[POKE_FRAMES_MAX] = { hdr, f1, f2, f3 };
+	size_t		 l[POKE_FRAMES_MAX] = { sizeof(hdr), l1, l2, l3 };
+	size_t		 n = 1;
+
+	be32_put(hdr, type);
+	while (n < POKE_FRAMES_MAX && f[n] != NULL)
+		n++;
+	return send_frames(sock, f, l, n);
+}
+
+/* A packed body in a malloc'd buffer. */
+static uint8_t *
+pack(const ProtobufCMessage *msg, size_t *len)
+{
+	uint8_t	*buf;
+
+	*len = protobuf_c_message_get_packed_size(msg);
+	if ((buf = malloc(*len > 0 ? *len : 1)) == NULL)
+		return NULL;
+	protobuf_c_message_pack(msg, buf);
+	return buf;
+}
+
+/* A valid ListRequest body, for JOB_LIST: a few bytes. */
+static size_t
+list_body(uint8_t *buf, size_t cap)
+{
+	Kf__ListRequest	lr = KF__LIST_REQUEST__INIT;
+
+	lr.has_limit = 1;
+	lr.limit = 1;
+	if (protobuf_c_message_get_packed_size(&lr.base) > cap)
+		return 0;
+	return protobuf_c_message_pack(&lr.base, buf);
+}
+
+static int
+send_garbage(void *sock)
+{
+	static const char garbage[] =
+	    "\xff\x00\x13\x37 this is not a keyflow message \x80\x81";
+	const void	*f[] = { garbage };
+	size_t		 l[] = { sizeof(garbage) - 1 };
+
+	return send_frames(sock, f, l, 1);
+}
+
+static int
+send_empty_frame(void *sock)
+{
+	const void	*f[] = { "" };
+	size_t		 l[] = { 0 };
+
+	return send_frames(sock, f, l, 1);
+}
+
+static int
+send_unknown_type(void *sock)
+{
+	return send_typed(sock, POKE_UNKNOWN_TYPE, "", 0, NULL, 0, NULL, 0);
+}
+
+static int
+send_frames_4(void *sock)
+{
+	uint8_t	body[16];
+	size_t	len = list_body(body, sizeof(body));
+
+	return send_typed(sock, KF__MSG_TYPE__JOB_LIST, body, len, "extra", 5,
+	    "frames", 6);
+}
+
+static int
+send_type_only(void *sock)
+{
+	return send_typed(sock, KF__MSG_TYPE__JOB_LIST, NULL, 0, NULL, 0,
+	    NULL, 0);
+}
+
+static int
+send_ping(void *sock)
+{
+	uint8_t	body[16];
+	size_t	len = list_body(body, sizeof(body));
+
+	return send_typed(sock, KF__MSG_TYPE__JOB_LIST, body, len, NULL, 0,
+	    NULL, 0);
+}
+
+/*
+ * A STREAM_OPEN body cut in the middle of its token: the length prefix
+ * promises more bytes than follow, which no protobuf decoder may accept.
+ * The type is known to every daemon's wire table, so the body is what
+ * gets rejected.
+ */
+static int
+send_truncated(void *sock)
+{
+	Kf__StreamOpen	 so = KF__STREAM_OPEN__INIT;
+	uint8_t		 token[32], *body;
+	size_t		 len;
+	int		 rc;
+
+	memset(token, 0xa5, sizeof(token));
+	so.job = poke_job;
+	so.token.data = token;
+	so.token.len = sizeof(token);
+	so.client = "kf-poke";
+	if ((body = pack(&so.base, &len)) == NULL)
+		return -1;
+	/* Fields go out in order: drop the client and half the token. */
+	len -= 2 + strlen(so.client) + sizeof(token) / 2;
+	rc = send_typed(sock, KF__MSG_TYPE__STREAM_OPEN, body, len, NULL, 0,
+	    NULL, 0);
+	free(body);
+	return rc;
+}
+
+/* A JOB_LIST whose body is one byte over the limit. */
+static int
+send_oversized(void *sock)
+{
+	uint8_t	*body;
+	size_t	 len = (size_t)WIRE_BODY_MAX + 1;
+	int	 rc;
+
+	if ((body = calloc(1, len)) == NULL)
+		return -1;
+	rc = send_typed(sock, KF__MSG_TYPE__JOB_LIST, body, len, NULL, 0,
+	    NULL, 0);
+	free(body);
+	return rc;
+}
+
+/* A CHUNK_PUT for --job with a payload of paylen bytes. */
+static int
+send_chunk_put(void *sock, size_t paylen)
+{
+	Kf__ChunkPut	 cp = KF__CHUNK_PUT__INIT;
+	uint8_t		 nonce[12] = { 0 }, tag[16] = { 0 }, *payload;
+	int		 rc;
+
+	cp.job = poke_job;
+	cp.index = 0;
+	cp.plain_len = paylen > UINT32_MAX ? UINT32_MAX : (uint32_t)paylen;
+	cp.last = 1;
+	cp.nonce.data = nonce;
+	cp.nonce.len = sizeof(nonce);
+	cp.tag.data = tag;
+	cp.tag.len = sizeof(tag);
+	if ((payload = malloc(paylen)) == NULL)
+		return -1;
+	memset(payload, 0x33, paylen);
+	rc = wire_send(sock, NULL, 0, KF__MSG_TYPE__CHUNK_PUT, &cp.base,
+	    payload, paylen);
+	free(payload);
+	return rc;
+}
+
+/* A CHUNK_PUT with a valid header and a payload over the limit. */
+static int
+send_oversized_payload(void *sock)
+{
+	return send_chunk_put(sock, (size_t)WIRE_PAYLOAD_MAX + 1);
+}
+
+/* A well-formed CHUNK_PUT into --job, on a stream that was never opened. */
+static int
+send_chunk_put_bogus(void *sock)
+{
+	return send_chunk_put(sock, 1024);
+}
+
+/* A well-formed STREAM_OPEN for --job with a token nobody issued. */
+static int
+send_stream_open_bogus(void *sock)
+{
+	Kf__StreamOpen	 so = KF__STREAM_OPEN__INIT;
+	uint8_t		 token[32];
+
+	memset(token, 0x5a, sizeof(token));
+	so.job = poke_job;
+	so.token.data = token;
+	so.token.len = sizeof(token);
+	so.client = "local";
+	return wire_send(sock, NULL, 0, KF__MSG_TYPE__STREAM_OPEN, &so.base,
+	    NULL, 0);
+}
+
+/* A well-formed CHUNK_READ of --job's first chunks with a forged token. */
+static int
+send_chunk_read_bogus(void *sock)
+{
+	Kf__ChunkRead	 cr = KF__CHUNK_READ__INIT;
+	uint8_t		 token[32];
+
+	memset(token, 0x5a, sizeof(token));
+	cr.job = poke_job;
+	cr.token.data = token;
+	cr.token.len = sizeof(token);
+	cr.first = 0;
+	cr.count = 1;
+	return wire_send(sock, NULL, 0, KF__MSG_TYPE__CHUNK_READ, &cr.base,
+	    NULL, 0);
+}
+
+#define MALFORMED	EXPECT_CODE, KF__KF_ERR__ERR_MALFORMED
+
+static const struct poke_case cases[] = {
+	{ "garbage", send_garbage, MALFORMED,
+	  "one frame of bytes that are no keyflow message" },
+	{ "empty-frame", send_empty_frame, MALFORMED, "one empty frame" },
+	{ "unknown-type", send_unknown_type, EXPECT_CODE,
+	  KF__KF_ERR__ERR_UNKNOWN_TYPE,
+	  "a well-formed message of a type keyflow does not know" },
+	{ "frames-4", send_frames_4, MALFORMED,
+	  "a valid JOB_LIST followed by two extra frames" },
+	{ "empty-body-type-only", send_type_only, MALFORMED,
+	  "a JOB_LIST type frame with no body frame" },
+	{ "truncated-protobuf", send_truncated, MALFORMED,
+	  "a STREAM_OPEN whose protobuf body is cut short" },
+	{ "oversized", send_oversized, MALFORMED,
+	  "a JOB_LIST body one byte over the 16 MiB limit" },
+	{ "oversized-payload", send_oversized_payload, MALFORMED,
+	  "a CHUNK_PUT payload one byte over its limit" },
+	{ "stream-open-bogus", send_stream_open_bogus, EXPECT_CODE,
+	  KF__KF_ERR__ERR_AUTH, "a STREAM_OPEN for --job with a forged token" },
+	{ "chunk-read-bogus", send_chunk_read_bogus, EXPECT_CODE,
+	  KF__KF_ERR__ERR_AUTH, "a CHUNK_READ of --job with a forged token" },
+	{ "chunk-put-bogus", send_chunk_put_bogus, EXPECT_ANY_ERROR, 0,
+	  "a CHUNK_PUT into --job without an open stream" },
+	{ "valid-ping", send_ping, EXPECT_ANY_REPLY, 0,
+	  "a valid JOB_LIST: any well-formed reply shows the daemon serves" },
+};
+
+#undef MALFORMED
+
+static const struct poke_case *
+case_lookup(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return &cases[i];
+	return NULL;
+}
+
+/* Wait for the reply; 0 when it is the one the case expects. */
+static int
+check_reply(void *sock, const struct poke_case *c, int timeout_ms)
+{
+	zmq_pollitem_t	 pi = { sock, 0, ZMQ_POLLIN, 0 };
+	struct wire_msg	 m;
+	kf_err_t	 err, code;
+	char		 errmsg[512];
+	Kf__Error	*e;
+	int		 rc;
+
+	rc = zmq_poll(&pi, 1, timeout_ms);
+	if (rc <= 0) {
+		printf("%s: no reply within %d ms%s\n", c->name, timeout_ms,
+		    poke_no_reply ? ", as expected with --no-reply" : "");
+		return poke_no_reply ? 0 : -1;
+	}
+	if (poke_no_reply) {
+		printf("%s: a reply arrived despite --no-reply\n", c->name);
+		return -1;
+	}
+	if (wire_recv(sock, 0, &m, &err, errmsg, sizeof(errmsg), 0) == -1) {
+		printf("%s: the reply itself is malformed: %s (%s)\n",
+		    c->name, errmsg, wire_err_name(err));
+		return -1;
+	}
+	if (m.type != KF__MSG_TYPE__ERROR) {
+		printf("%s: reply %s\n", c->name, wire_type_name(m.type));
+		wire_msg_clear(&m);
+		return c->how == EXPECT_ANY_REPLY ? 0 : -1;
+	}
+	e = (Kf__Error *)m.body;
+	code = e->code;
+	printf("%s: reply ERROR %s: %s\n", c->name, wire_err_name(code),
+	    e->message);
+	wire_msg_clear(&m);
+	if (c->how != EXPECT_CODE || code == c->expect)
+		return 0;
+	printf("%s: expected %s\n", c->name, wire_err_name(c->expect));
+	return -1;
+}
+
+static int
+poke(void *ctx, const char *endpoint, const struct poke_case *c,
+    int timeout_ms)
+{
+	void	*sock;
+	int	 rc = -1;
+
+	if ((sock = wire_socket(ctx, ZMQ_DEALER, endpoint, 0)) == NULL)
+		return -1;
+	if (c->send(sock) == -1)
+		goto fail;
+	rc = check_reply(sock, c, timeout_ms);
+fail:
+	zmq_close(sock);
+	return rc;
+}
+
+/* A TraceEvent with only its trace id: required fields are missing. */
+static const uint8_t partial_event[] = {
+	0x0a, 0x05, 'j', 'o', 'b', '/', '1'
+};
+
+/*
+ * The rogue publisher: garbage where TraceEvents belong, wrong frame
+ * counts, a partial event, and a well-formed event that names no job.
+ */
+static int
+publish(void *ctx, const char *endpoint, unsigned count)
+{
+	Kf__TraceEvent	 ev = KF__TRACE_EVENT__INIT;
+	static const char garbage[] = "\xde\xad\xbe\xef not a TraceEvent";
+	uint8_t		*valid = NULL, *big = NULL;
+	size_t		 vlen, biglen = 2 * 1024 * 1024;
+	void		*sock;
+	unsigned	 i, sent = 0;
+	int		 linger = POKE_PUB_LINGER_MS, rc = -1;
+
+	if ((sock = wire_socket(ctx, ZMQ_PUB, endpoint, 0)) == NULL)
+		return -1;
+	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	ev.trace_id = "job/not-a-number";
+	ev.flow = "no-such-flow";
+	ev.step = 999;
+	ev.actor = "kf-poke";
+	ev.action = "a forged event for a job that does not exist";
+	ev.ts_us = util_now_us();
+	if ((valid = pack(&ev.base, &vlen)) == NULL)
+		goto fail;
+	if ((big = malloc(biglen)) == NULL)
+		goto fail;
+	memset(big, 0xee, biglen);
+	/* PUB drops what it sends before the connection is up. */
+	usleep(POKE_PUB_SETTLE_MS * 1000);
+	for (i = 0; i < count; i++) {
+		const void *f1[] = { TRACE_TOPIC, garbage };
+		size_t l1[] = { strlen(TRACE_TOPIC), sizeof(garbage) - 1 };
+		const void *f2[] = { TRACE_TOPIC };
+		size_t l2[] = { strlen(TRACE_TOPIC) };
+		const void *f3[] = { TRACE_TOPIC, valid, "extra" };
+		size_t l3[] = { strlen(TRACE_TOPIC), vlen, 5 };
+		const void *f4[] = { TRACE_TOPIC, partial_event };
+		size_t l4[] = { strlen(TRACE_TOPIC), sizeof(partial_event) };
+		const void *f5[] = { TRACE_TOPIC, big };
+		size_t l5[] = { strlen(TRACE_TOPIC), biglen };
+		const void *f6[] = { TRACE_TOPIC, valid };
+		size_t l6[] = { strlen(TRACE_TOPIC), vlen };
+
+		if (send_frames(sock, f1, l1, 2) == -1 ||
+		    send_frames(sock, f2, l2, 1) == -1 ||
+		    send_frames(sock, f3, l3, 3) == -1 ||
+		    send_frames(sock, f4, l4, 2) == -1 ||
+		    send_frames(sock, f5, l5, 2) == -1 ||
+		    send_frames(sock, f6, l6, 2) == -1)
+			goto fail;
+		sent += 6;
+	}
+	printf("published %u hostile trace messages to %s\n", sent, endpoint);
+	rc = 0;
+fail:
+	zmq_close(sock);
+	free(big);
+	free(valid);
+	return rc;
+}
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	size_t	i;
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: kf-poke --endpoint EP --case NAME [--timeout MS] "
+	    "[--job ID] [--no-reply]\n"
+	    "       kf-poke --pub --endpoint EP [--count N]\n"
+	    "cases (exit 0 when the expected reply arrives, 1 otherwise;\n"
+	    "with --no-reply, 0 when none arrives within the timeout):\n");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		fprintf(f, "  %-22s %s (expects %s)\n", cases[i].name,
+		    cases[i].what, cases[i].how == EXPECT_ANY_REPLY ?
+		    "any reply" : cases[i].how == EXPECT_ANY_ERROR ?
+		    "an ERROR" : wire_err_name(cases[i].expect));
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "case", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "pub", no_argument, NULL, 'p' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "no-reply", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct poke_case	*c = NULL;
+	const char		*endpoint = NULL;
+	uint64_t		 timeout = POKE_TIMEOUT_MS, count = 1;
+	void			*ctx;
+	int			 ch, pub = 0, rc;
+
+	log_init("kf-poke", 0);
+	while ((ch = getopt_long(argc, argv, "e:c:t:pn:j:rh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			endpoint = optarg;
+			break;
+		case 'c':
+			if ((c = case_lookup(optarg)) == NULL) {
+				fprintf(stderr, "kf-poke: no case %s\n", optarg);
+				usage(2);
+			}
+			break;
+		case 't':
+			if (conf_parse_u64(optarg, 1, 600000, &timeout) == -1)
+				usage(2);
+			break;
+		case 'p':
+			pub = 1;
+			break;
+		case 'n':
+			if (conf_parse_u64(optarg, 1, 1000, &count) == -1)
+				usage(2);
+			break;
+		case 'j':
+			if (conf_parse_u64(optarg, 1, INT64_MAX, &poke_job) == -1)
+				usage(2);
+			break;
+		case 'r':
+			poke_no_reply = 1;
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc || endpoint == NULL ||
+	    conf_endpoint_valid(endpoint) == -1 || (pub == 0) == (c == NULL))
+		usage(2);
+	if ((ctx = zmq_ctx_new()) == NULL)
+		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+	if (pub)
+		rc = publish(ctx, endpoint, (unsigned)count);
+	else
+		rc = poke(ctx, endpoint, c, (int)timeout);
+	zmq_ctx_term(ctx);
+	return rc == 0 ? 0 : 1;
+}
