@@ -130,7 +130,10 @@ job_row(struct table *t, const void *item)
 	table_add(t, job_error(ji, buf, sizeof(buf)));
 }
 
-/* "backup job 12 completed: 3 files, 1234567 bytes (1.2 MiB) in 2.5 s, ..." */
+/*
+ * "backup job 12 completed: 3 files, 1234567 bytes (1.2 MiB) in 2.5 s, ..."
+ * on stdout; a failure is an error, so it goes to stderr.
+ */
 static void
 job_summary(const Kf__JobInfo *ji, int64_t watched_us)
 {
@@ -147,11 +150,11 @@ job_summary(const Kf__JobInfo *ji, int64_t watched_us)
 		    util_human_bytes(ji->bytes, h, sizeof(h)), d / 1e6,
 		    out_rate(ji->bytes, d, rate, sizeof(rate)));
 	else if (ji->state == KF__JOB_STATE__JOB_FAILED)
-		out_line(stdout, "%s job %llu failed: %s",
+		out_line(stderr, "keyflow: %s job %llu failed: %s",
 		    job_type_name(ji->type), (unsigned long long)ji->id,
 		    job_error(ji, err, sizeof(err)) ? err : "no reason given");
 	else if (ji->state == KF__JOB_STATE__JOB_INTERRUPTED)
-		out_line(stdout, "%s job %llu interrupted%s%s",
+		out_line(stderr, "keyflow: %s job %llu interrupted%s%s",
 		    job_type_name(ji->type), (unsigned long long)ji->id,
 		    job_error(ji, err, sizeof(err)) ? ": " : "",
 		    job_error(ji, err, sizeof(err)) ? err : "");

@@ -14,53 +14,6 @@
 #define PASSWORD_MIN	8
 #define PASSWORD_MAX	1024
 
-/*
- * A growable array of rows copied out of db callbacks: the rows of one
- * list request, whatever their type.
- */
-struct rows {
-	void	*v;		/* elements */
-	size_t	 size;		/* element size */
-	size_t	 n, cap;	/* used, allocated */
-	int	 oom;		/* an allocation failed */
-};
-
-static void
-rows_push(struct rows *r, const void *elem)
-{
-	void	*nv;
-
-	if (r->oom)
-		return;
-	if (r->n == r->cap) {
-		if ((nv = reallocarray(r->v, r->cap * 2 + 16, r->size)) ==
-		    NULL) {
-			r->oom = 1;
-			return;
-		}
-		r->v = nv;
-		r->cap = r->cap * 2 + 16;
-	}
-	memcpy((char *)r->v + r->n * r->size, elem, r->size);
-	r->n++;
-}
-
-static int
-name_ok(const char *s)
-{
-	size_t	i, n = strlen(s);
-
-	if (n == 0 || n > CS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 void
 admin_client_add(struct req *r)
 {
@@ -71,7 +24,7 @@ admin_client_add(struct req *r)
 	int			 rc;
 
 	memset(&c, 0, sizeof(c));
-	if (!name_ok(a->name)) {
+	if (!cs_name_valid(a->name)) {
 		cs_error(r, KF__KF_ERR__ERR_INVALID, "invalid client name: use "
 		    "1..%d letters, digits, '-', '_' or '.'", CS_NAME_MAX);
 		return;
@@ -128,9 +81,8 @@ admin_client_list(struct req *r)
 		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
 		goto done;
 	}
-	if (rows.oom || (rows.n > 0 &&
-	    ((infos = calloc(rows.n, sizeof(*infos))) == NULL ||
-	    (items = calloc(rows.n, sizeof(*items))) == NULL))) {
+	if (rows_reply_arrays(&rows, sizeof(*infos), (void **)&infos,
+	    (void ***)&items) == -1) {
 		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto done;
 	}
@@ -146,13 +98,12 @@ admin_client_list(struct req *r)
 		infos[i].has_failed_auths = 1;
 		infos[i].failed_auths = c->failed_auths;
 		infos[i].created_us = c->created_us;
-		items[i] = &infos[i];
 	}
 	rep.n_clients = rows.n;
 	rep.clients = items;
 	cs_reply(r, KF__MSG_TYPE__CLIENT_LIST_REPLY, &rep.base);
 done:
-	free(rows.v);
+	rows_free(&rows);
 	free(infos);
 	free(items);
 }
@@ -176,9 +127,8 @@ admin_ma_list(struct req *r)
 		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
 		goto done;
 	}
-	if (rows.oom || (rows.n > 0 &&
-	    ((infos = calloc(rows.n, sizeof(*infos))) == NULL ||
-	    (items = calloc(rows.n, sizeof(*items))) == NULL))) {
+	if (rows_reply_arrays(&rows, sizeof(*infos), (void **)&infos,
+	    (void ***)&items) == -1) {
 		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto done;
 	}
@@ -191,13 +141,12 @@ admin_ma_list(struct req *r)
 		    PEER_MEDIAAGENT, m->name));
 		infos[i].has_last_seen_us = m->last_seen_us > 0;
 		infos[i].last_seen_us = m->last_seen_us;
-		items[i] = &infos[i];
 	}
 	rep.n_mediaagents = rows.n;
 	rep.mediaagents = items;
 	cs_reply(r, KF__MSG_TYPE__MA_LIST_REPLY, &rep.base);
 done:
-	free(rows.v);
+	rows_free(&rows);
 	free(infos);
 	free(items);
 }
@@ -221,9 +170,8 @@ admin_kms_list(struct req *r)
 		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
 		goto done;
 	}
-	if (rows.oom || (rows.n > 0 &&
-	    ((infos = calloc(rows.n, sizeof(*infos))) == NULL ||
-	    (items = calloc(rows.n, sizeof(*items))) == NULL))) {
+	if (rows_reply_arrays(&rows, sizeof(*infos), (void **)&infos,
+	    (void ***)&items) == -1) {
 		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto done;
 	}
@@ -233,13 +181,12 @@ admin_kms_list(struct req *r)
 		infos[i].name = k->name;
 		infos[i].kind = k->kind;
 		infos[i].address = k->address[0] != '\0' ? k->address : NULL;
-		items[i] = &infos[i];
 	}
 	rep.n_servers = rows.n;
 	rep.servers = items;
 	cs_reply(r, KF__MSG_TYPE__KMS_LIST_REPLY, &rep.base);
 done:
-	free(rows.v);
+	rows_free(&rows);
 	free(infos);
 	free(items);
 }
@@ -283,8 +230,8 @@ admin_trace_get(struct req *r)
 		    tid);
 		goto done;
 	}
-	if (rows.oom || (evs = calloc(rows.n, sizeof(*evs))) == NULL ||
-	    (items = calloc(rows.n, sizeof(*items))) == NULL) {
+	if (rows_reply_arrays(&rows, sizeof(*evs), (void **)&evs,
+	    (void ***)&items) == -1) {
 		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto done;
 	}
@@ -301,13 +248,12 @@ admin_trace_get(struct req *r)
 		evs[i].bytes = e->bytes;
 		evs[i].ts_us = e->ts_us;
 		evs[i].detail = e->detail[0] != '\0' ? e->detail : NULL;
-		items[i] = &evs[i];
 	}
 	rep.n_events = rows.n;
 	rep.events = items;
 	cs_reply(r, KF__MSG_TYPE__TRACE_REPLY, &rep.base);
 done:
-	free(rows.v);
+	rows_free(&rows);
 	free(evs);
 	free(items);
 }

@@ -23,21 +23,6 @@
 #include "util.h"
 
 static int
-copy_paths(struct job_rt *j, char **paths, size_t n)
-{
-	size_t	i;
-
-	if ((j->paths = calloc(n, sizeof(*j->paths))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((j->paths[i] = strdup(paths[i])) == NULL)
-			return -1;
-		j->npaths++;
-	}
-	return 0;
-}
-
-static int
 backup_paths_valid(struct req *r, const Kf__BackupStart *b)
 {
 	size_t	i, len;
@@ -159,7 +144,7 @@ backup_start(struct req *r)
 	}
 	snprintf(tid, sizeof(tid), "job/%lld", (long long)d.id);
 	if ((j = jobs_new(cs, d.id, KF__JOB_TYPE__JOB_BACKUP)) == NULL ||
-	    copy_paths(j, b->paths, b->n_paths) == -1) {
+	    jobs_set_paths(j, b->paths, b->n_paths) == -1) {
 		if (j != NULL)
 			jobs_fail(cs, j, KF__KF_ERR__ERR_INTERNAL,
 			    "out of memory");

@@ -166,6 +166,20 @@ const struct kms_backend *kms_backend_for(const struct db_kms *);
 /* kms_builtin.c */
 extern const struct kms_backend kms_builtin;
 
+/* rows.c: list replies, names */
+struct rows {
+	void	*v;		/* elements */
+	size_t	 size;		/* element size */
+	size_t	 n, cap;	/* used, allocated */
+	int	 oom;		/* an allocation failed */
+};
+void	rows_push(struct rows *, const void *);
+void	*rows_at(const struct rows *, size_t);
+int	rows_reply_arrays(struct rows *, size_t msgsize, void **msgs,
+	    void ***ptrs);
+void	rows_free(struct rows *);
+int	cs_name_valid(const char *);
+
 /* pool.c */
 void	pool_create(struct req *);
 void	pool_list(struct req *);
@@ -231,6 +245,7 @@ void	jobs_ma_error(struct req *);
 int	jobs_announce(struct cs *, struct job_rt *);
 void	jobs_fill_info(const struct db_job *, Kf__JobInfo *,
 	    const struct job_rt *);
+int	jobs_set_paths(struct job_rt *, char **paths, size_t n);
 
 /* backup.c */
 void	backup_start(struct req *);

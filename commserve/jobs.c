@@ -250,28 +250,10 @@ jobs_job_get(struct req *r)
 	cs_reply(r, KF__MSG_TYPE__JOB_INFO, &ji.base);
 }
 
-struct job_list_ctx {
-	struct db_job	*jobs;		/* the rows */
-	size_t		 n, cap;	/* used, allocated */
-	int		 oom;		/* an allocation failed */
-};
-
 static void
-job_list_cb(void *arg, const struct db_job *d)
+job_row(void *arg, const struct db_job *d)
 {
-	struct job_list_ctx	*c = arg;
-	struct db_job		*nj;
-
-	if (c->n == c->cap) {
-		nj = reallocarray(c->jobs, c->cap * 2 + 16, sizeof(*nj));
-		if (nj == NULL) {
-			c->oom = 1;
-			return;
-		}
-		c->jobs = nj;
-		c->cap = c->cap * 2 + 16;
-	}
-	c->jobs[c->n++] = *d;
+	rows_push(arg, d);
 }
 
 void
@@ -279,36 +261,50 @@ jobs_job_list(struct req *r)
 {
 	const Kf__ListRequest	 *lr = (const Kf__ListRequest *)r->msg->body;
 	Kf__JobListReply	  rep = KF__JOB_LIST_REPLY__INIT;
-	struct job_list_ctx	  c;
+	struct rows		  rows = { .size = sizeof(struct db_job) };
+	struct db_job		 *d;
 	Kf__JobInfo		 *infos = NULL, **items = NULL;
 	unsigned		  limit;
 	size_t			  i;
 
-	memset(&c, 0, sizeof(c));
 	limit = lr->has_limit && lr->limit > 0 && lr->limit <= 10000 ?
 	    lr->limit : 100;
-	if (db_job_list(r->cs->db, limit, job_list_cb, &c) != DB_OK) {
+	if (db_job_list(r->cs->db, limit, job_row, &rows) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
 		goto done;
 	}
-	if (c.oom || (c.n > 0 && ((infos = calloc(c.n, sizeof(*infos))) ==
-	    NULL || (items = calloc(c.n, sizeof(*items))) == NULL))) {
+	if (rows_reply_arrays(&rows, sizeof(*infos), (void **)&infos,
+	    (void ***)&items) == -1) {
 		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < c.n; i++) {
+	for (i = 0; i < rows.n; i++) {
+		d = rows_at(&rows, i);
 		kf__job_info__init(&infos[i]);
-		jobs_fill_info(&c.jobs[i], &infos[i],
-		    jobs_find(r->cs, c.jobs[i].id));
-		items[i] = &infos[i];
+		jobs_fill_info(d, &infos[i], jobs_find(r->cs, d->id));
 	}
-	rep.n_jobs = c.n;
+	rep.n_jobs = rows.n;
 	rep.jobs = items;
 	cs_reply(r, KF__MSG_TYPE__JOB_LIST_REPLY, &rep.base);
 done:
-	free(c.jobs);
+	rows_free(&rows);
 	free(infos);
 	free(items);
+}
+
+int
+jobs_set_paths(struct job_rt *j, char **paths, size_t n)
+{
+	size_t	i;
+
+	if (n > 0 && (j->paths = calloc(n, sizeof(*j->paths))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((j->paths[i] = strdup(paths[i])) == NULL)
+			return -1;
+		j->npaths++;
+	}
+	return 0;
 }
 
 void

@@ -74,22 +74,6 @@ peer_for(struct req *r)
 	return p;
 }
 
-static int
-name_valid(const char *s)
-{
-	size_t	i, n = strlen(s);
-
-	if (n == 0 || n > CS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return 0;
-	return 1;
-}
-
 static void
 welcome(struct req *r, struct peer *p)
 {
@@ -198,7 +182,7 @@ peers_hello(struct req *r)
 {
 	const Kf__Hello	*h = (const Kf__Hello *)r->msg->body;
 
-	if (!name_valid(h->name)) {
+	if (!cs_name_valid(h->name)) {
 		cs_error(r, KF__KF_ERR__ERR_INVALID, "invalid name: use 1..%d "
 		    "letters, digits, '-', '_' or '.'", CS_NAME_MAX);
 		return;

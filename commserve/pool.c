@@ -19,22 +19,6 @@
 #include "commserve.h"
 #include "log.h"
 
-static int
-pool_name_valid(const char *s)
-{
-	size_t	i, n = strlen(s);
-
-	if (n == 0 || n > CS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return 0;
-	return strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
-}
-
 static void
 pool_fill_info(const struct db_pool *p, Kf__PoolInfo *pi)
 {
@@ -106,7 +90,7 @@ pool_create(struct req *r)
 	memset(&pool, 0, sizeof(pool));
 	memset(&ks, 0, sizeof(ks));
 	memset(&w, 0, sizeof(w));
-	if (!pool_name_valid(pc->name)) {
+	if (!cs_name_valid(pc->name)) {
 		cs_error(r, KF__KF_ERR__ERR_INVALID, "invalid pool name: use "
 		    "1..%d letters, digits, '-', '_' or '.'", CS_NAME_MAX);
 		return;
@@ -195,58 +179,38 @@ done:
 	crypto_wipe(&ks, sizeof(ks));
 }
 
-struct pool_list_ctx {
-	struct db_pool	*pools;		/* the rows */
-	size_t		 n, cap;	/* used, allocated */
-	int		 oom;		/* an allocation failed */
-};
-
 static void
-pool_list_cb(void *arg, const struct db_pool *p)
+pool_row(void *arg, const struct db_pool *p)
 {
-	struct pool_list_ctx	*c = arg;
-	struct db_pool		*np;
-
-	if (c->n == c->cap) {
-		np = reallocarray(c->pools, c->cap * 2 + 16, sizeof(*np));
-		if (np == NULL) {
-			c->oom = 1;
-			return;
-		}
-		c->pools = np;
-		c->cap = c->cap * 2 + 16;
-	}
-	c->pools[c->n++] = *p;
+	rows_push(arg, p);
 }
 
 void
 pool_list(struct req *r)
 {
 	Kf__PoolListReply	  rep = KF__POOL_LIST_REPLY__INIT;
-	struct pool_list_ctx	  c;
+	struct rows		  rows = { .size = sizeof(struct db_pool) };
 	Kf__PoolInfo		 *infos = NULL, **items = NULL;
 	size_t			  i;
 
-	memset(&c, 0, sizeof(c));
-	if (db_pool_list(r->cs->db, pool_list_cb, &c) != DB_OK) {
+	if (db_pool_list(r->cs->db, pool_row, &rows) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
 		goto done;
 	}
-	if (c.oom || (c.n > 0 && ((infos = calloc(c.n, sizeof(*infos))) ==
-	    NULL || (items = calloc(c.n, sizeof(*items))) == NULL))) {
+	if (rows_reply_arrays(&rows, sizeof(*infos), (void **)&infos,
+	    (void ***)&items) == -1) {
 		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < c.n; i++) {
+	for (i = 0; i < rows.n; i++) {
 		kf__pool_info__init(&infos[i]);
-		pool_fill_info(&c.pools[i], &infos[i]);
-		items[i] = &infos[i];
+		pool_fill_info(rows_at(&rows, i), &infos[i]);
 	}
-	rep.n_pools = c.n;
+	rep.n_pools = rows.n;
 	rep.pools = items;
 	cs_reply(r, KF__MSG_TYPE__POOL_LIST_REPLY, &rep.base);
 done:
-	free(c.pools);
+	rows_free(&rows);
 	free(infos);
 	free(items);
 }

@@ -148,8 +148,6 @@ restore_setup_job(struct cs *cs, struct job_rt *j, const Kf__RestoreStart *rs,
     const struct db_job *src, const struct db_client *cl,
     const struct db_mediaagent *ma, const struct db_pool *pool)
 {
-	size_t	i;
-
 	snprintf(j->client, sizeof(j->client), "%s", cl->name);
 	j->client_id = cl->id;
 	j->backup_job = src->id;
@@ -161,16 +159,8 @@ restore_setup_job(struct cs *cs, struct job_rt *j, const Kf__RestoreStart *rs,
 	j->chunk_size = src->chunk_size;
 	j->chunks = src->chunks;
 	j->overwrite = rs->has_overwrite && rs->overwrite;
-	if (rs->n_paths > 0 &&
-	    (j->paths = calloc(rs->n_paths, sizeof(*j->paths))) == NULL)
-		return -1;
-	for (i = 0; i < rs->n_paths; i++) {
-		if ((j->paths[i] = strdup(rs->paths[i])) == NULL)
-			return -1;
-		j->npaths++;
-	}
 	(void)cs;
-	return 0;
+	return jobs_set_paths(j, rs->paths, rs->n_paths);
 }
 
 void
