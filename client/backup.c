@@ -1,0 +1,406 @@
+/*
+ * backup.c - a backup job, from its order to JOB_DONE.
+ *
+ * The file list is collected first (walk.c), so progress knows the totals.
+ * Then each entry becomes a stream record (stream.h): a header, then for a
+ * regular file its bytes, hashed with SHA-256 while they are read.  The
+ * stream goes through backup_send.c, which seals and sends its chunks to
+ * the MediaAgent.  When the MediaAgent has closed the stream, the catalog
+ * (one entry per record, with its stream offset and hash) goes to CommServe
+ * in batches, and JOB_DONE reports the totals and the digest CommServe
+ * compares with the MediaAgent's own report.
+ *
+ * A file whose size changes while it is read still gets exactly the size
+ * its header announced (cut short, or padded with zeros), with a warning:
+ * the stream must stay parseable, and the catalog's hash matches what was
+ * stored.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "client.h"
+#include "log.h"
+#include "trace.h"
+
+struct backup {
+	struct job	*job;		/* ids, keys, sockets, errors */
+	const Kf__BackupOrder *order;	/* what CommServe asked for */
+	struct walk_list list;		/* entries in stream order */
+	struct sender	*snd;		/* chunking, sealing, sending */
+	struct stream_entry *se;	/* header being encoded */
+	uint8_t		*hdr;		/* STREAM_HDR_MAX bytes */
+	uint64_t	 records;	/* records streamed */
+	uint64_t	 bytes;		/* file bytes streamed */
+	char		 abs[KF_PATH_MAX + 2]; /* "/" + path being read */
+};
+
+static int
+backup_progress(struct backup *b, int force)
+{
+	job_progress(b->job, b->records, b->bytes, b->list.n, b->list.bytes,
+	    force);
+	return job_stopped(b->job) ? -1 : 0;
+}
+
+/* Append a record header for e and note its catalog index and offset. */
+static int
+backup_header(struct backup *b, struct walk_entry *e)
+{
+	struct stream_entry	*se = b->se;
+	long			 n;
+
+	memset(se, 0, offsetof(struct stream_entry, path));
+	se->type = e->type;
+	se->mode = e->mode;
+	se->mtime_sec = e->mtime_sec;
+	se->mtime_nsec = e->mtime_nsec;
+	se->size = e->type == STREAM_REGULAR ? e->size : 0;
+	se->path_len = (uint16_t)strlen(e->path);
+	memcpy(se->path, e->path, se->path_len + 1);
+	se->link_len = 0;
+	se->link[0] = '\0';
+	if (e->link != NULL) {
+		se->link_len = (uint16_t)strlen(e->link);
+		memcpy(se->link, e->link, se->link_len + 1);
+	}
+	if ((n = stream_encode_header(se, b->hdr, STREAM_HDR_MAX)) < 0)
+		return job_fail(b->job, KF__KF_ERR__ERR_INVALID, "cannot back "
+		    "up /%s: its record header cannot be encoded", e->path);
+	e->offset = sender_offset(b->snd);
+	e->index = ++b->records;
+	return sender_write(b->snd, b->hdr, (size_t)n);
+}
+
+/* The file's bytes, exactly e->size of them, hashed on the way. */
+static int
+backup_data(struct backup *b, struct walk_entry *e, int fd,
+    struct sha256_ctx *sha)
+{
+	uint64_t	 left = e->size;
+	uint8_t		*p;
+	size_t		 avail, want;
+	ssize_t		 r;
+	int		 shrunk = 0;
+	char		 c;
+
+	while (left > 0) {
+		if (backup_progress(b, 0) == -1 ||
+		    sender_space(b->snd, &p, &avail) == -1)
+			return -1;
+		want = left < avail ? (size_t)left : avail;
+		r = 0;
+		while (!shrunk && (r = read(fd, p, want)) == -1 &&
+		    errno == EINTR)
+			;
+		if (r == -1)
+			return job_fail(b->job, KF__KF_ERR__ERR_IO, "read error "
+			    "in %s: %s", b->abs, strerror(errno));
+		if (r == 0 && !shrunk) {
+			log_warnx("job %llu: %s shrank while being read; "
+			    "padding it with zeros to the %llu bytes first "
+			    "seen", (unsigned long long)b->job->id, b->abs,
+			    (unsigned long long)e->size);
+			shrunk = 1;
+		}
+		if (shrunk) {
+			memset(p, 0, want);
+			r = (ssize_t)want;
+		}
+		if (sha256_update(sha, p, (size_t)r) == -1)
+			return job_fail(b->job, KF__KF_ERR__ERR_CRYPTO,
+			    "SHA-256 of %s failed", b->abs);
+		sender_commit(b->snd, (size_t)r);
+		left -= (uint64_t)r;
+		b->bytes += (uint64_t)r;
+	}
+	if (!shrunk && read(fd, &c, 1) == 1)
+		log_warnx("job %llu: %s grew while being read; stored its "
+		    "first %llu bytes", (unsigned long long)b->job->id, b->abs,
+		    (unsigned long long)e->size);
+	return 0;
+}
+
+static int
+backup_file(struct backup *b, struct walk_entry *e)
+{
+	struct sha256_ctx	*sha = NULL;
+	struct stat		 st;
+	int			 fd, rc = -1;
+
+	snprintf(b->abs, sizeof(b->abs), "/%s", e->path);
+	/* O_NONBLOCK: a FIFO swapped in since the walk must not hang us. */
+	fd = open(b->abs, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		log_warnx("job %llu: %s was deleted before it was read; not "
+		    "backed up", (unsigned long long)b->job->id, b->abs);
+		return 0;
+	}
+	if (fd == -1)
+		return job_fail(b->job, KF__KF_ERR__ERR_IO, "cannot open file "
+		    "%s: %s", b->abs, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		job_fail(b->job, KF__KF_ERR__ERR_IO, "cannot stat file %s: %s",
+		    b->abs, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("job %llu: %s is no longer a regular file; not "
+		    "backed up", (unsigned long long)b->job->id, b->abs);
+		rc = 0;
+		goto fail;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* The header carries what the open file is now. */
+	e->size = (uint64_t)st.st_size;
+	e->mode = st.st_mode & 07777;
+	e->mtime_sec = st.st_mtim.tv_sec;
+	e->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	if ((sha = sha256_new()) == NULL) {
+		job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	if (backup_header(b, e) == -1 || backup_data(b, e, fd, sha) == -1)
+		goto fail;
+	if (sha256_final(sha, e->sha256) == -1) {
+		job_fail(b->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 of %s failed",
+		    b->abs);
+		goto fail;
+	}
+	rc = 0;
+fail:
+	sha256_free(&sha);
+	close(fd);
+	return rc;
+}
+
+/* Every record, then the end record. */
+static int
+backup_stream(struct backup *b)
+{
+	struct walk_entry	*e;
+	size_t			 i;
+	long			 n;
+
+	for (i = 0; i < b->list.n; i++) {
+		e = &b->list.v[i];
+		if (e->type == STREAM_REGULAR) {
+			if (backup_file(b, e) == -1)
+				return -1;
+		} else if (backup_header(b, e) == -1)
+			return -1;
+		if (backup_progress(b, 0) == -1)
+			return -1;
+	}
+	memset(b->se, 0, offsetof(struct stream_entry, path));
+	b->se->type = STREAM_END;
+	b->se->path[0] = b->se->link[0] = '\0';
+	if ((n = stream_encode_header(b->se, b->hdr, STREAM_HDR_MAX)) < 0)
+		return job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "cannot "
+		    "encode the end record");
+	return sender_write(b->snd, b->hdr, (size_t)n);
+}
+
+static Kf__FileType
+backup_file_type(enum stream_type t)
+{
+	if (t == STREAM_DIRECTORY)
+		return KF__FILE_TYPE__FT_DIRECTORY;
+	if (t == STREAM_SYMLINK)
+		return KF__FILE_TYPE__FT_SYMLINK;
+	return KF__FILE_TYPE__FT_REGULAR;
+}
+
+static int
+backup_batch_send(struct backup *b, Kf__CatalogEntry **ptrs, size_t n)
+{
+	Kf__CatalogBatch	 batch = KF__CATALOG_BATCH__INIT;
+	struct wire_msg		 m;
+	int			 rc;
+
+	batch.job = b->job->id;
+	batch.token.data = b->job->token;
+	batch.token.len = KF_TOKEN_LEN;
+	batch.n_entries = n;
+	batch.entries = ptrs;
+	rc = job_call(b->job, b->job->cs, KF__MSG_TYPE__CATALOG_BATCH,
+	    &batch.base, KF__MSG_TYPE__OK, CLIENT_CS_TIMEOUT_MS, &m,
+	    "CommServe (CATALOG_BATCH)");
+	job_msg_clear(&m);
+	return rc;
+}
+
+/* The catalog, CLIENT_CATALOG_BATCH entries per CATALOG_BATCH. */
+static int
+backup_catalog(struct backup *b)
+{
+	Kf__CatalogEntry	*ents, **ptrs, *ce;
+	struct walk_entry	*e;
+	size_t			 i, n = 0;
+	int			 rc = -1;
+
+	ents = calloc(CLIENT_CATALOG_BATCH, sizeof(*ents));
+	ptrs = calloc(CLIENT_CATALOG_BATCH, sizeof(*ptrs));
+	if (ents == NULL || ptrs == NULL) {
+		job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < b->list.n; i++) {
+		e = &b->list.v[i];
+		if (e->index == 0)
+			continue;		/* vanished, not streamed */
+		ce = &ents[n];
+		kf__catalog_entry__init(ce);
+		ce->index = e->index;
+		ce->path.data = (uint8_t *)e->path;
+		ce->path.len = strlen(e->path);
+		ce->type = backup_file_type(e->type);
+		ce->mode = e->mode;
+		ce->mtime_sec = e->mtime_sec;
+		ce->mtime_nsec = e->mtime_nsec;
+		ce->size = e->type == STREAM_REGULAR ? e->size : 0;
+		ce->offset = e->offset;
+		if (e->type == STREAM_REGULAR) {
+			ce->has_sha256 = 1;
+			ce->sha256.data = e->sha256;
+			ce->sha256.len = KF_SHA256_LEN;
+		}
+		if (e->link != NULL) {
+			ce->has_link_target = 1;
+			ce->link_target.data = (uint8_t *)e->link;
+			ce->link_target.len = strlen(e->link);
+		}
+		ptrs[n++] = ce;
+		if (n == CLIENT_CATALOG_BATCH) {
+			if (backup_batch_send(b, ptrs, n) == -1)
+				goto fail;
+			n = 0;
+		}
+	}
+	if (n > 0 && backup_batch_send(b, ptrs, n) == -1)
+		goto fail;
+	rc = 0;
+fail:
+	free(ents);
+	free(ptrs);
+	return rc;
+}
+
+static int
+backup_open_stream(struct backup *b)
+{
+	Kf__StreamOpen	 so = KF__STREAM_OPEN__INIT;
+	struct job	*j = b->job;
+	struct wire_msg	 m;
+	char		 what[128];
+	int		 rc;
+
+	j->ma = wire_socket(j->client->zctx, ZMQ_DEALER,
+	    b->order->mediaagent_endpoint, 0);
+	if (j->ma == NULL)
+		return job_fail(j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot "
+		    "connect to MediaAgent %s", b->order->mediaagent_endpoint);
+	so.job = j->id;
+	so.token.data = j->token;
+	so.token.len = KF_TOKEN_LEN;
+	so.client = (char *)j->client->conf->name;
+	snprintf(what, sizeof(what), "MediaAgent %s (STREAM_OPEN)",
+	    b->order->mediaagent_endpoint);
+	rc = job_call(j, j->ma, KF__MSG_TYPE__STREAM_OPEN, &so.base,
+	    KF__MSG_TYPE__OK, CLIENT_MA_TIMEOUT_MS, &m, what);
+	job_msg_clear(&m);
+	return rc;
+}
+
+static int
+backup_finish(struct backup *b)
+{
+	Kf__JobDone	 d = KF__JOB_DONE__INIT;
+	struct job	*j = b->job;
+	uint8_t		 digest[KF_SHA256_LEN];
+	uint64_t	 chunks, sbytes;
+	char		 hex[2 * KF_SHA256_LEN + 1];
+
+	if (sender_finish(b->snd, &chunks, &sbytes, digest) == -1)
+		return -1;
+	trace_step(j->client->trace, j->trace_id, "backup", 4, NULL, sbytes,
+	    "encrypted %llu chunks (%llu bytes) with the job's DEK "
+	    "(AES-256-GCM)", (unsigned long long)chunks,
+	    (unsigned long long)sbytes);
+	trace_step(j->client->trace, j->trace_id, "backup", 5,
+	    b->order->mediaagent_endpoint, sbytes, "sent %llu chunks (%llu "
+	    "bytes) to MediaAgent %s", (unsigned long long)chunks,
+	    (unsigned long long)sbytes, b->order->mediaagent_endpoint);
+	job_progress(j, b->records, b->bytes, b->list.n, b->list.bytes, 1);
+	if (backup_catalog(b) == -1)
+		return -1;
+	d.files = b->records;
+	d.bytes = b->bytes;
+	d.has_chunks = d.has_stream_bytes = d.has_digest = 1;
+	d.chunks = chunks;
+	d.stream_bytes = sbytes;
+	d.digest.data = digest;
+	d.digest.len = sizeof(digest);
+	if (job_done(j, &d) == -1)
+		return -1;
+	crypto_hex(digest, sizeof(digest), hex);
+	log_info("job %llu: backed up %llu entries, %llu file bytes in %llu "
+	    "chunks, digest %s", (unsigned long long)j->id,
+	    (unsigned long long)b->records, (unsigned long long)b->bytes,
+	    (unsigned long long)chunks, hex);
+	return 0;
+}
+
+int
+backup_run(struct job *j)
+{
+	struct backup	*b;
+	int		 rc = -1;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->se = malloc(sizeof(*b->se))) == NULL ||
+	    (b->hdr = malloc(STREAM_HDR_MAX)) == NULL) {
+		job_fail(j, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		goto fail;
+	}
+	b->job = j;
+	b->order = (const Kf__BackupOrder *)j->order;
+	if (job_check_order(j, b->order->chunk_size,
+	    b->order->mediaagent_endpoint) == -1 ||
+	    walk_collect(j, b->order->paths, b->order->n_paths,
+	    &b->list) == -1)
+		goto fail;
+	log_info("job %llu: backing up %zu entries (%llu bytes) to "
+	    "MediaAgent %s", (unsigned long long)j->id, b->list.n,
+	    (unsigned long long)b->list.bytes, b->order->mediaagent_endpoint);
+	job_progress(j, 0, 0, b->list.n, b->list.bytes, 1);
+	if (backup_open_stream(b) == -1)
+		goto fail;
+	if ((b->snd = sender_new(j, j->ma, b->order->mediaagent_endpoint,
+	    b->order->chunk_size)) == NULL) {
+		job_fail(j, KF__KF_ERR__ERR_INTERNAL, "out of memory for a "
+		    "%u-byte chunk", b->order->chunk_size);
+		goto fail;
+	}
+	if (backup_stream(b) == -1 || backup_finish(b) == -1)
+		goto fail;
+	rc = 0;
+fail:
+	if (b != NULL) {
+		sender_free(&b->snd);
+		walk_list_clear(&b->list);
+		free(b->se);
+		free(b->hdr);
+		free(b);
+	}
+	return rc;
+}

@@ -1,0 +1,201 @@
+/*
+ * jobs.c - the table of clientd's jobs, kept by the main thread.
+ *
+ * An order from CommServe becomes a job here: its DEK is unsealed with the
+ * network key (which never leaves the main thread), and the job starts in
+ * its own thread, or waits in a FIFO while CLIENT_MAX_JOBS jobs run.  An
+ * order that cannot run (the seal does not open, the queue is full) is
+ * answered JOB_FAILURE at once on the session socket.  At shutdown every
+ * running job is told to stop and joined, and waiting orders are failed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "client.h"
+#include "log.h"
+
+/* Report a job that never got a thread, on the session socket. */
+static void
+jobs_fail_now(struct client *c, uint64_t id, const uint8_t *token,
+    kf_err_t code, const char *msg)
+{
+	Kf__JobFailed	 f = KF__JOB_FAILED__INIT;
+
+	log_warnx("job %llu failed: %s", (unsigned long long)id, msg);
+	f.job = id;
+	f.token.data = (uint8_t *)token;
+	f.token.len = token != NULL ? KF_TOKEN_LEN : 0;
+	f.code = code;
+	f.message = (char *)msg;
+	if (wire_send(c->cs, NULL, 0, KF__MSG_TYPE__JOB_FAILURE, &f.base,
+	    NULL, 0) == -1)
+		log_warnx("job %llu: cannot report the failure to CommServe: "
+		    "%s", (unsigned long long)id, zmq_strerror(errno));
+}
+
+/* Signals go to the main thread only: job threads block them all. */
+static int
+jobs_start(struct job *j)
+{
+	sigset_t	 all, old;
+	int		 rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&j->thread, NULL, job_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("job %llu: pthread_create", (unsigned long long)j->id);
+		return -1;
+	}
+	j->started = 1;
+	log_info("job %llu: %s started", (unsigned long long)j->id,
+	    j->kind == JOB_KIND_BACKUP ? "backup" : "restore");
+	return 0;
+}
+
+static int
+jobs_known(const struct client *c, uint64_t id)
+{
+	size_t	 i;
+
+	for (i = 0; i < CLIENT_MAX_JOBS; i++)
+		if (c->running[i] != NULL && c->running[i]->id == id)
+			return 1;
+	for (i = 0; i < c->npending; i++)
+		if (c->pending[i]->id == id)
+			return 1;
+	return 0;
+}
+
+/* A free slot for a job, or -1. */
+static int
+jobs_slot(const struct client *c)
+{
+	int	 i;
+
+	for (i = 0; i < CLIENT_MAX_JOBS; i++)
+		if (c->running[i] == NULL)
+			return i;
+	return -1;
+}
+
+/* Take the order out of m (m->body is cleared) and run or queue it. */
+void
+jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
+{
+	const Kf__SealedKey	*sealed;
+	struct job		*j;
+	uint64_t		 id;
+	int			 slot;
+
+	if (kind == JOB_KIND_BACKUP) {
+		id = ((const Kf__BackupOrder *)m->body)->job;
+		sealed = ((const Kf__BackupOrder *)m->body)->dek;
+	} else {
+		id = ((const Kf__RestoreOrder *)m->body)->job;
+		sealed = ((const Kf__RestoreOrder *)m->body)->dek;
+	}
+	if (jobs_known(c, id)) {
+		log_warnx("job %llu: CommServe sent its order again; the job "
+		    "is already here", (unsigned long long)id);
+		return;
+	}
+	if (!c->nk_valid) {
+		jobs_fail_now(c, id, NULL, KF__KF_ERR__ERR_STATE,
+		    "client is not registered; it cannot open the job's DEK");
+		return;
+	}
+	if ((j = job_new(c, kind, &m->body)) == NULL) {
+		jobs_fail_now(c, id, NULL, KF__KF_ERR__ERR_INTERNAL,
+		    "client is out of memory");
+		return;
+	}
+	if (job_open_seal(j, sealed) == -1) {
+		jobs_fail_now(c, id, NULL, KF__KF_ERR__ERR_CRYPTO,
+		    "could not open the DEK sealed with this client's network "
+		    "password");
+		job_free(&j);
+		return;
+	}
+	if ((slot = jobs_slot(c)) >= 0 && c->npending == 0) {
+		if (jobs_start(j) == -1) {
+			jobs_fail_now(c, id, j->token,
+			    KF__KF_ERR__ERR_INTERNAL,
+			    "client could not start a thread for the job");
+			job_free(&j);
+			return;
+		}
+		c->running[slot] = j;
+		return;
+	}
+	if (c->npending == CLIENT_MAX_PENDING) {
+		jobs_fail_now(c, id, j->token, KF__KF_ERR__ERR_UNAVAILABLE,
+		    "client is busy: too many jobs are waiting");
+		job_free(&j);
+		return;
+	}
+	log_info("job %llu: waiting for one of %d running jobs to end",
+	    (unsigned long long)id, CLIENT_MAX_JOBS);
+	c->pending[c->npending++] = j;
+}
+
+/* Join finished threads and start waiting jobs in the freed slots. */
+void
+jobs_reap(struct client *c)
+{
+	struct job	*j;
+	int		 i, slot;
+
+	for (i = 0; i < CLIENT_MAX_JOBS; i++) {
+		j = c->running[i];
+		if (j == NULL || !atomic_load(&j->finished))
+			continue;
+		pthread_join(j->thread, NULL);
+		job_free(&c->running[i]);
+	}
+	while (c->npending > 0 && (slot = jobs_slot(c)) >= 0) {
+		j = c->pending[0];
+		memmove(&c->pending[0], &c->pending[1],
+		    (c->npending - 1) * sizeof(c->pending[0]));
+		c->npending--;
+		if (jobs_start(j) == -1) {
+			jobs_fail_now(c, j->id, j->token,
+			    KF__KF_ERR__ERR_INTERNAL,
+			    "client could not start a thread for the job");
+			job_free(&j);
+			continue;
+		}
+		c->running[slot] = j;
+	}
+}
+
+/* Stop and join every job; fail the orders that never started. */
+void
+jobs_shutdown(struct client *c)
+{
+	size_t	 i;
+	int	 linger = 2000;
+
+	atomic_store(&c->stopping, 1);
+	for (i = 0; i < CLIENT_MAX_JOBS; i++) {
+		if (c->running[i] == NULL)
+			continue;
+		pthread_join(c->running[i]->thread, NULL);
+		job_free(&c->running[i]);
+	}
+	for (i = 0; i < c->npending; i++) {
+		jobs_fail_now(c, c->pending[i]->id, c->pending[i]->token,
+		    KF__KF_ERR__ERR_UNAVAILABLE, "client stopped");
+		job_free(&c->pending[i]);
+	}
+	c->npending = 0;
+	/* Give the JOB_FAILURE reports a moment to leave. */
+	if (c->cs != NULL)
+		(void)zmq_setsockopt(c->cs, ZMQ_LINGER, &linger,
+		    sizeof(linger));
+}

@@ -1,0 +1,471 @@
+/*
+ * restore_write.c - writing restored files safely under the destination.
+ *
+ * Nothing here follows a symlink inside the tree being restored: every
+ * parent directory is opened component by component with openat and
+ * O_DIRECTORY|O_NOFOLLOW from the destination directory (created when
+ * missing), so a restored symlink "a -> /etc" cannot make "a/x" land in
+ * /etc.  A regular file is written to a temporary name in its directory
+ * (".<name>.kf-XXXXXX", O_CREAT|O_EXCL, 0600), hashed while written and
+ * compared with the catalog's SHA-256, given its mode and mtime, and only
+ * then renamed into place, with RENAME_NOREPLACE unless overwriting was
+ * asked for.  Symlinks go through a temporary name too.  Directories get
+ * their mode and mtime at the very end, deepest first, so writing their
+ * children does not disturb them.  A failure leaves no temporary file.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "util.h"
+
+#define RW_TMP_TRIES	64	/* temporary names tried */
+#define RW_TMP_STEM	(NAME_MAX - 12)	/* bytes of the name in a temp name */
+
+struct rwriter {
+	struct job	*job;		/* errors */
+	const char	*dest;		/* destination, for sentences */
+	int		 destfd;	/* the destination directory */
+	int		 overwrite;	/* replace existing files */
+	char		*pdir;		/* cached parent directory path */
+	size_t		 pdirlen;	/* its length */
+	int		 pfd;		/* and its descriptor, or -1 */
+	const struct restore_entry *cur; /* regular file being written */
+	int		 tmpfd;		/* its temporary file, or -1 */
+	int		 tmpdir;	/* directory holding it (dup), or -1 */
+	char		 tmp[NAME_MAX + 1]; /* its temporary name */
+	const char	*leaf;		/* its final name in tmpdir */
+	struct sha256_ctx *sha;		/* hash of what was written */
+	const struct restore_entry **dirs; /* directories restored */
+	size_t		 ndirs;		/* in stream order */
+	size_t		 capdirs;	/* allocated */
+};
+
+struct rwriter *
+rw_new(struct job *j, const char *dest, int overwrite)
+{
+	struct rwriter	*rw;
+
+	if ((rw = calloc(1, sizeof(*rw))) == NULL) {
+		job_fail(j, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	rw->job = j;
+	rw->dest = dest;
+	rw->overwrite = overwrite;
+	rw->pfd = rw->tmpfd = rw->tmpdir = -1;
+	rw->destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rw->destfd == -1) {
+		job_fail(j, KF__KF_ERR__ERR_IO, "cannot open destination "
+		    "directory %s: %s", dest, strerror(errno));
+		free(rw);
+		return NULL;
+	}
+	return rw;
+}
+
+/* Remove the temporary file of a file or symlink not renamed into place. */
+static void
+rw_discard(struct rwriter *rw)
+{
+	if (rw->tmpfd != -1) {
+		close(rw->tmpfd);
+		rw->tmpfd = -1;
+	}
+	if (rw->tmpdir != -1) {
+		if (unlinkat(rw->tmpdir, rw->tmp, 0) == -1 && errno != ENOENT)
+			log_warn("cannot remove temporary file %s", rw->tmp);
+		close(rw->tmpdir);
+		rw->tmpdir = -1;
+	}
+	sha256_free(&rw->sha);
+	rw->cur = NULL;
+}
+
+void
+rw_free(struct rwriter **rwp)
+{
+	struct rwriter	*rw;
+
+	if (rwp == NULL || (rw = *rwp) == NULL)
+		return;
+	rw_discard(rw);
+	if (rw->pfd != -1)
+		close(rw->pfd);
+	if (rw->destfd != -1)
+		close(rw->destfd);
+	free(rw->pdir);
+	free(rw->dirs);
+	free(rw);
+	*rwp = NULL;
+}
+
+static int
+rw_io_fail(struct rwriter *rw, const char *what, const char *path)
+{
+	return job_fail(rw->job, errno == ENOSPC || errno == EDQUOT ?
+	    KF__KF_ERR__ERR_NO_SPACE : KF__KF_ERR__ERR_IO, "%s %s/%s: %s",
+	    what, rw->dest, path, strerror(errno));
+}
+
+/*
+ * The directory that holds path, opened without following any symlink and
+ * created where missing; *leafp points at the last component.  The
+ * descriptor belongs to rw (a one-entry cache): do not close it.
+ */
+static int
+rw_parent(struct rwriter *rw, const char *path, const char **leafp)
+{
+	const char	*slash = strrchr(path, '/'), *p, *q = path;
+	char		 comp[NAME_MAX + 1];
+	size_t		 len;
+	int		 fd, nfd;
+
+	*leafp = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		return rw->destfd;
+	len = (size_t)(slash - path);
+	if (rw->pfd != -1 && rw->pdirlen == len &&
+	    memcmp(rw->pdir, path, len) == 0)
+		return rw->pfd;
+	if (rw->pfd != -1) {
+		close(rw->pfd);
+		rw->pfd = -1;
+	}
+	free(rw->pdir);
+	if ((rw->pdir = strndup(path, len)) == NULL) {
+		job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		return -1;
+	}
+	rw->pdirlen = len;
+	fd = rw->destfd;
+	for (p = path; p < slash; p = q + 1) {
+		q = memchr(p, '/', (size_t)(slash - p) + 1);
+		if ((size_t)(q - p) > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(comp, p, (size_t)(q - p));
+		comp[q - p] = '\0';
+		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (nfd == -1 && errno == ENOENT) {
+			if (mkdirat(fd, comp, 0755) == -1 && errno != EEXIST)
+				goto fail;
+			nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd == -1)
+			goto fail;
+		if (fd != rw->destfd)
+			close(fd);
+		fd = nfd;
+	}
+	rw->pfd = fd;
+	return fd;
+fail:
+	if (errno == ELOOP || errno == ENOTDIR)
+		job_fail(rw->job, KF__KF_ERR__ERR_INVALID, "cannot restore "
+		    "%s/%s: %.*s is not a directory (a symlink or file is in "
+		    "the way; restore never follows symlinks)", rw->dest, path,
+		    (int)(q - path), path);
+	else
+		rw_io_fail(rw, "cannot create the directories of", path);
+	if (fd != rw->destfd)
+		close(fd);
+	free(rw->pdir);
+	rw->pdir = NULL;
+	return -1;
+}
+
+/* Refuse to replace what exists, unless overwriting; never a directory. */
+static int
+rw_check_existing(struct rwriter *rw, int dirfd, const char *leaf,
+    const char *path)
+{
+	struct stat	 st;
+
+	if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 :
+		    rw_io_fail(rw, "cannot stat", path);
+	if (!rw->overwrite)
+		return job_fail(rw->job, KF__KF_ERR__ERR_INVALID, "refusing "
+		    "to overwrite existing file %s/%s (use --overwrite)",
+		    rw->dest, path);
+	if (S_ISDIR(st.st_mode))
+		return job_fail(rw->job, KF__KF_ERR__ERR_INVALID, "refusing "
+		    "to replace directory %s/%s with a file", rw->dest, path);
+	return 0;
+}
+
+/* ".<leaf>.kf-XXXXXX" with six fresh random characters. */
+static int
+rw_tmpname(struct rwriter *rw, const char *leaf)
+{
+	static const char	 al[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	uint8_t			 r[6];
+	char			 sfx[7];
+	size_t			 i;
+
+	if (crypto_random(r, sizeof(r)) == -1)
+		return -1;
+	for (i = 0; i < sizeof(r); i++)
+		sfx[i] = al[r[i] % (sizeof(al) - 1)];
+	sfx[6] = '\0';
+	snprintf(rw->tmp, sizeof(rw->tmp), ".%.*s.kf-%s", RW_TMP_STEM, leaf,
+	    sfx);
+	return 0;
+}
+
+/* Rename the temporary into place, refusing to replace unless asked. */
+static int
+rw_rename(struct rwriter *rw, const char *path)
+{
+	int	 rc;
+
+	if (rw->overwrite)
+		rc = renameat(rw->tmpdir, rw->tmp, rw->tmpdir, rw->leaf);
+	else {
+		rc = renameat2(rw->tmpdir, rw->tmp, rw->tmpdir, rw->leaf,
+		    RENAME_NOREPLACE);
+		if (rc == -1 && errno == EINVAL) {
+			/* No RENAME_NOREPLACE here: link() never replaces. */
+			rc = linkat(rw->tmpdir, rw->tmp, rw->tmpdir, rw->leaf,
+			    0);
+			if (rc == 0)
+				(void)unlinkat(rw->tmpdir, rw->tmp, 0);
+		}
+	}
+	if (rc == 0) {
+		close(rw->tmpdir);
+		rw->tmpdir = -1;
+		return 0;
+	}
+	if (errno == EEXIST)
+		return job_fail(rw->job, KF__KF_ERR__ERR_INVALID, "refusing "
+		    "to overwrite existing file %s/%s (use --overwrite)",
+		    rw->dest, path);
+	return rw_io_fail(rw, "cannot rename into place", path);
+}
+
+/* times[] for futimens/utimensat: atime untouched, mtime from e. */
+static void
+rw_times(const struct restore_entry *e, struct timespec ts[2])
+{
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1].tv_sec = e->mtime_sec;
+	ts[1].tv_nsec = e->mtime_nsec;
+}
+
+/*
+ * Create e's temporary next to where it belongs: an empty regular file
+ * open in rw->tmpfd, or the symlink itself.  Sets tmpdir, tmp and leaf.
+ */
+static int
+rw_create_tmp(struct rwriter *rw, const struct restore_entry *e)
+{
+	int	 dirfd, i, rc = -1;
+
+	if ((dirfd = rw_parent(rw, e->path, &rw->leaf)) == -1 ||
+	    rw_check_existing(rw, dirfd, rw->leaf, e->path) == -1)
+		return -1;
+	if ((rw->tmpdir = dup(dirfd)) == -1)
+		return rw_io_fail(rw, "cannot restore", e->path);
+	for (i = 0; i < RW_TMP_TRIES; i++) {
+		if (rw_tmpname(rw, rw->leaf) == -1)
+			break;
+		if (e->type == STREAM_SYMLINK)
+			rc = symlinkat(e->link, rw->tmpdir, rw->tmp);
+		else
+			rc = rw->tmpfd = openat(rw->tmpdir, rw->tmp, O_WRONLY |
+			    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (rc != -1 || errno != EEXIST)
+			break;
+	}
+	if (rc == -1) {
+		rw_io_fail(rw, "cannot create a temporary name for", e->path);
+		close(rw->tmpdir);
+		rw->tmpdir = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+rw_file_begin(struct rwriter *rw, const struct restore_entry *e)
+{
+	if (rw_create_tmp(rw, e) == -1)
+		return -1;
+	if ((rw->sha = sha256_new()) == NULL) {
+		rw_discard(rw);
+		return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL,
+		    "out of memory");
+	}
+	rw->cur = e;
+	return 0;
+}
+
+int
+rw_file_write(struct rwriter *rw, const uint8_t *buf, size_t len)
+{
+	if (rw->cur == NULL)
+		return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL, "file data "
+		    "outside a file");
+	if (util_write_all(rw->tmpfd, buf, len) == -1) {
+		rw_io_fail(rw, "cannot write", rw->cur->path);
+		rw_discard(rw);
+		return -1;
+	}
+	if (sha256_update(rw->sha, buf, len) == -1) {
+		rw_discard(rw);
+		return job_fail(rw->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 "
+		    "failed");
+	}
+	return 0;
+}
+
+/* Check the hash, set mode and mtime, rename into place. */
+int
+rw_file_end(struct rwriter *rw)
+{
+	const struct restore_entry	*e = rw->cur;
+	struct timespec			 ts[2];
+	uint8_t				 md[KF_SHA256_LEN];
+	int				 fd;
+
+	if (e == NULL)
+		return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL, "end of a "
+		    "file that was not begun");
+	if (sha256_final(rw->sha, md) == -1) {
+		rw_discard(rw);
+		return job_fail(rw->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 "
+		    "failed");
+	}
+	if (crypto_memeq(md, e->sha256, sizeof(md)) != 0) {
+		job_fail(rw->job, KF__KF_ERR__ERR_INTEGRITY, "file %s: SHA-256 "
+		    "mismatch", e->path);
+		rw_discard(rw);
+		return -1;
+	}
+	rw_times(e, ts);
+	if (fchmod(rw->tmpfd, e->mode) == -1 ||
+	    futimens(rw->tmpfd, ts) == -1) {
+		rw_io_fail(rw, "cannot set mode and time of", e->path);
+		rw_discard(rw);
+		return -1;
+	}
+	fd = rw->tmpfd;
+	rw->tmpfd = -1;
+	if (close(fd) == -1) {
+		rw_io_fail(rw, "cannot write", e->path);
+		rw_discard(rw);
+		return -1;
+	}
+	if (rw_rename(rw, e->path) == -1) {
+		rw_discard(rw);
+		return -1;
+	}
+	sha256_free(&rw->sha);
+	rw->cur = NULL;
+	return 0;
+}
+
+int
+rw_symlink(struct rwriter *rw, const struct restore_entry *e)
+{
+	struct timespec	 ts[2];
+
+	if (rw_create_tmp(rw, e) == -1)
+		return -1;
+	rw_times(e, ts);
+	if (utimensat(rw->tmpdir, rw->tmp, ts, AT_SYMLINK_NOFOLLOW) == -1) {
+		rw_io_fail(rw, "cannot set the time of symlink", e->path);
+		rw_discard(rw);
+		return -1;
+	}
+	if (rw_rename(rw, e->path) == -1) {
+		rw_discard(rw);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create the directory now; its mode and mtime come in rw_finish. */
+int
+rw_dir(struct rwriter *rw, const struct restore_entry *e)
+{
+	const struct restore_entry	**v;
+	struct stat			 st;
+	const char			*leaf;
+	size_t				 cap;
+	int				 dirfd;
+
+	if ((dirfd = rw_parent(rw, e->path, &leaf)) == -1)
+		return -1;
+	if (mkdirat(dirfd, leaf, 0700) == -1) {
+		if (errno != EEXIST)
+			return rw_io_fail(rw, "cannot create directory",
+			    e->path);
+		if (fstatat(dirfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			return rw_io_fail(rw, "cannot stat", e->path);
+		if (!S_ISDIR(st.st_mode))
+			return job_fail(rw->job, KF__KF_ERR__ERR_INVALID,
+			    "refusing to replace existing file %s/%s with a "
+			    "directory", rw->dest, e->path);
+	}
+	if (rw->ndirs == rw->capdirs) {
+		cap = rw->capdirs ? rw->capdirs * 2 : 64;
+		if ((v = reallocarray(rw->dirs, cap, sizeof(*v))) == NULL)
+			return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL,
+			    "out of memory");
+		rw->dirs = v;
+		rw->capdirs = cap;
+	}
+	rw->dirs[rw->ndirs++] = e;
+	return 0;
+}
+
+/*
+ * Directory modes and times, in reverse stream order: a directory's record
+ * comes before its children's, so each is done after everything inside it.
+ * Then one syncfs for everything written.
+ */
+int
+rw_finish(struct rwriter *rw)
+{
+	const struct restore_entry	*e;
+	struct timespec			 ts[2];
+	const char			*leaf;
+	size_t				 i;
+	int				 dirfd, fd;
+
+	for (i = rw->ndirs; i-- > 0; ) {
+		e = rw->dirs[i];
+		if ((dirfd = rw_parent(rw, e->path, &leaf)) == -1)
+			return -1;
+		fd = openat(dirfd, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1)
+			return rw_io_fail(rw, "cannot open directory", e->path);
+		rw_times(e, ts);
+		if (fchmod(fd, e->mode) == -1 || futimens(fd, ts) == -1) {
+			rw_io_fail(rw, "cannot set mode and time of", e->path);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	if (syncfs(rw->destfd) == -1)
+		return rw_io_fail(rw, "cannot sync", "");
+	return 0;
+}
