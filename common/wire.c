@@ -43,6 +43,8 @@ static const struct wire_type wire_types[] = {
 	T(MA_LIST, "mediaagent list", list_request, 0),
 	T(KMS_LIST, "kms list", list_request, 0),
 	T(CATALOG_GET, "catalog get", catalog_get, 0),
+	T(KMS_ADD, "kms add", kms_add, 0),
+	T(KMS_INFO, "kms info", kms_info, 0),
 	T(POOL_INFO, "pool info", pool_info, 0),
 	T(CLIENT_INFO, "client info", client_info, 0),
 	T(JOB_INFO, "job info", job_info, 0),
