@@ -86,12 +86,26 @@ conf_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "HOST:PORT" with a host and a port of 0..65535 or "*" (bind to any). */
+static int
+tcp_hostport_valid(const char *s)
+{
+	const char	*colon = strrchr(s, ':');
+	uint64_t	 port;
+
+	if (colon == NULL || colon == s)
+		return -1;
+	if (strcmp(colon + 1, "*") == 0)
+		return 0;
+	return conf_parse_u64(colon + 1, 0, 65535, &port);
+}
+
 int
 conf_endpoint_valid(const char *s)
 {
 	if (s == NULL)
 		return -1;
-	if (strncmp(s, "tcp://", 6) == 0 && strchr(s + 6, ':') != NULL)
+	if (strncmp(s, "tcp://", 6) == 0 && tcp_hostport_valid(s + 6) == 0)
 		return 0;
 	if (strncmp(s, "ipc://", 6) == 0 && s[6] != '\0')
 		return 0;

@@ -239,7 +239,8 @@ util_human_bytes(uint64_t bytes, char *buf, size_t cap)
 	double			 v = (double)bytes;
 	unsigned		 u = 0;
 
-	while (v >= 1024 && u < 4) {
+	/* Past 1023.95 "%.1f" would print "1024.0": take the next unit. */
+	while (u < 4 && (u == 0 ? v >= 1024 : v >= 1023.95)) {
 		v /= 1024;
 		u++;
 	}
