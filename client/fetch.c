@@ -108,6 +108,9 @@ fetch_error(const struct fetch *f, kf_err_t *code)
 	return f->errmsg;
 }
 
+static int fetch_fail(struct fetch *, kf_err_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 fetch_fail(struct fetch *f, kf_err_t code, const char *fmt, ...)
 {

@@ -37,6 +37,9 @@ log_get_verbose(void)
 	return log_verbose;
 }
 
+static void vlog(const char *, const char *, const char *, const char *,
+    va_list) __attribute__((format(printf, 4, 0)));
+
 static void
 vlog(const char *level, const char *func, const char *suffix,
     const char *fmt, va_list ap)

@@ -157,6 +157,9 @@ drain(void *sock)
 	return n;
 }
 
+static int fail_msg(kf_err_t *, char *, size_t, kf_err_t, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+
 static int
 fail_msg(kf_err_t *err, char *errmsg, size_t errcap, kf_err_t code,
     const char *fmt, ...)
