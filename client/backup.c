@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "fault.h"
 #include "log.h"
 #include "trace.h"
 
@@ -350,6 +351,7 @@ backup_finish(struct backup *b)
 	d.stream_bytes = sbytes;
 	d.digest.data = digest;
 	d.digest.len = sizeof(digest);
+	fault_point("client.before_done", j->id);
 	if (job_done(j, &d) == -1)
 		return -1;
 	crypto_hex(digest, sizeof(digest), hex);

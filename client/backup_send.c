@@ -20,6 +20,7 @@
 
 #include "chunk.h"
 #include "client.h"
+#include "fault.h"
 #include "log.h"
 
 struct sender {
@@ -173,6 +174,7 @@ sender_flush(struct sender *s, int last)
 	if (sender_seal(s, last, nonce, tag) == -1 ||
 	    sender_put(s, last, nonce, tag) == -1)
 		return -1;
+	fault_point("client.after_chunk", s->sent);
 	s->sent++;
 	s->fill = 0;
 	return sender_drain(s);

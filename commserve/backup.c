@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "commserve.h"
+#include "fault.h"
 #include "log.h"
 #include "chunk.h"
 #include "keyseal.h"
@@ -91,6 +92,7 @@ backup_start(struct req *r)
 	uint8_t			 kek[KF_KEY_LEN];
 	char			 tid[64];
 	const char		*how = "";
+	int			 rc;
 
 	memset(&d, 0, sizeof(d));
 	if (!backup_paths_valid(r, b))
@@ -101,14 +103,17 @@ backup_start(struct req *r)
 		    "%d..%d bytes", KF_CHUNK_MIN, KF_CHUNK_MAX);
 		return;
 	}
-	if (db_client_find(cs->db, b->client, &cl) != DB_OK) {
-		cs_error(r, KF__KF_ERR__ERR_NOT_FOUND, "no client named %s",
-		    b->client);
+	if ((rc = db_client_find(cs->db, b->client, &cl)) != DB_OK) {
+		cs_error(r, rc == DB_NOT_FOUND ? KF__KF_ERR__ERR_NOT_FOUND :
+		    KF__KF_ERR__ERR_DB, rc == DB_NOT_FOUND ? "no client named %s" :
+		    "cannot look up client %s in the database", b->client);
 		return;
 	}
-	if (db_pool_find(cs->db, b->pool, &pool) != DB_OK) {
-		cs_error(r, KF__KF_ERR__ERR_NOT_FOUND, "no storage pool named "
-		    "%s", b->pool);
+	if ((rc = db_pool_find(cs->db, b->pool, &pool)) != DB_OK) {
+		cs_error(r, rc == DB_NOT_FOUND ? KF__KF_ERR__ERR_NOT_FOUND :
+		    KF__KF_ERR__ERR_DB, rc == DB_NOT_FOUND ? "no storage pool "
+		    "named %s" : "cannot look up storage pool %s in the database",
+		    b->pool);
 		return;
 	}
 	if (!peers_alive(peers_find(cs, PEER_CLIENT, b->client))) {
@@ -178,6 +183,7 @@ backup_start(struct req *r)
 		return;
 	}
 	crypto_wipe(kek, sizeof(kek));
+	fault_point("backup.after_dek_stored", (uint64_t)j->id);
 	if (jobs_announce(cs, j) == -1) {
 		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot reach "
 		    "MediaAgent %s", j->mediaagent);
@@ -387,6 +393,7 @@ backup_maybe_commit(struct cs *cs, struct job_rt *j)
 		    (unsigned long long)j->files, j->ncatalog);
 		return;
 	}
+	fault_point("backup.before_commit", (uint64_t)j->id);
 	if (db_job_commit_backup(cs->db, j->id, j->files, j->bytes,
 	    j->c_chunks, j->c_stream_bytes, j->c_digest, j->catalog,
 	    j->ncatalog) != DB_OK) {

@@ -183,6 +183,15 @@ jobs_expire(struct cs *cs)
 			    "%s disconnected during the job", j->client);
 			continue;
 		}
+		/* A backup's MediaAgent matters until it reported the commit. */
+		p = peers_find(cs, PEER_MEDIAAGENT, j->mediaagent);
+		if (!peers_alive(p) && !(j->type == KF__JOB_TYPE__JOB_BACKUP &&
+		    j->ma_done)) {
+			jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE,
+			    "MediaAgent %s disconnected during the job",
+			    j->mediaagent);
+			continue;
+		}
 		if (now - j->active_ms > (int64_t)cs->conf.job_timeout_s *
 		    1000)
 			jobs_fail(cs, j, KF__KF_ERR__ERR_TIMEOUT, "no sign of "

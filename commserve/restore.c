@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "commserve.h"
+#include "fault.h"
 #include "keyseal.h"
 #include "log.h"
 #include "stream.h"
@@ -251,6 +252,7 @@ restore_start(struct req *r)
 	if (restore_decrypt_kek(cs, tid, &k, err, sizeof(err)) == -1 ||
 	    restore_decrypt_dek(cs, tid, &k, j, err, sizeof(err)) == -1)
 		goto fail;
+	fault_point("restore.after_dek", (uint64_t)j->id);
 	crypto_wipe(&k, sizeof(k));
 	if (jobs_announce(cs, j) == -1) {
 		rc = KF__KF_ERR__ERR_UNAVAILABLE;

@@ -302,6 +302,7 @@ main(int argc, char **argv)
 	if (util_mkdir_p(conf.root, 0700) == -1)
 		fatal("cannot create the mount root %s (set --root or "
 		    "KEYFLOW_MA_ROOT)", conf.root);
+	(void)quarantine_scan(conf.root);
 	ma.conf = &conf;
 	if ((ma.zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));

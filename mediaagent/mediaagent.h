@@ -50,7 +50,8 @@ enum ma_job_state {
 	MA_JOB_STREAMING,		/* backup: container being written */
 	MA_JOB_FAILED,			/* backup: stream aborted (reason kept) */
 	MA_JOB_SERVING,			/* restore: container open for reads */
-	MA_JOB_SERVED			/* restore: last chunk sent */
+	MA_JOB_SERVED,			/* restore: last chunk sent */
+	MA_JOB_COMMITTED		/* backup: committed, CommServe may still discard */
 };
 
 struct ma_job {
@@ -138,6 +139,12 @@ int	 store_put(struct ma *, struct ma_req *);
 int	 store_close(struct ma *, struct ma_req *);
 void	 store_abort(struct ma_job *, const char *reason);
 void	 store_release(struct ma_job *);
+
+/* quarantine.c */
+int	 quarantine_name_partial(const char *);
+int	 quarantine_scan(const char *root);
+int	 quarantine_stale_job(const char *mount, uint64_t job);
+int	 quarantine_discard_committed(const char *mount, uint64_t job);
 
 /* serve.c */
 int	 serve_read(struct ma *, struct ma_req *);

@@ -376,6 +376,8 @@ session_announce(struct ma *ma, struct ma_req *req)
 	ma->jobs[ma->njobs++] = job;
 
 	if (job->type == KF__JOB_TYPE__JOB_BACKUP)
+		(void)quarantine_stale_job(job->mount, job->id);
+	if (job->type == KF__JOB_TYPE__JOB_BACKUP)
 		log_info("job %llu announced: backup from client %s into %s",
 		    id, job->client, job->mount);
 	else
@@ -399,6 +401,8 @@ session_discard(struct ma *ma, struct ma_req *req)
 	else {
 		if (job->cw != NULL)
 			store_abort(job, "CommServe discarded the job");
+		if (job->state == MA_JOB_COMMITTED)
+			(void)quarantine_discard_committed(job->mount, job->id);
 		log_info("job %llu discarded by CommServe",
 		    (unsigned long long)job->id);
 		session_forget(ma, job);
@@ -430,6 +434,7 @@ session_expire(struct ma *ma, int64_t now)
 			limit = MA_STREAM_IDLE_MS;
 			break;
 		case MA_JOB_SERVED:
+		case MA_JOB_COMMITTED:
 			limit = MA_DONE_IDLE_MS;
 			break;
 		default:
@@ -444,7 +449,8 @@ session_expire(struct ma *ma, int64_t now)
 			    (unsigned long long)job->id, job->client,
 			    (long long)(idle / 1000));
 			store_abort(job, "the client stopped sending");
-		} else if (job->state != MA_JOB_SERVED)
+		} else if (job->state != MA_JOB_SERVED &&
+		    job->state != MA_JOB_COMMITTED)
 			log_info("job %llu: unused for %lld s; forgotten",
 			    (unsigned long long)job->id,
 			    (long long)(idle / 1000));

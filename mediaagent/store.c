@@ -22,6 +22,7 @@
 
 #include "chunk.h"
 #include "container.h"
+#include "fault.h"
 #include "log.h"
 #include "mediaagent.h"
 #include "trace.h"
@@ -251,6 +252,7 @@ store_put(struct ma *ma, struct ma_req *req)
 	job->stream_bytes += len;
 	job->unsynced += len;
 	job->got_last = cp->last;
+	fault_point("ma.after_chunk", cp->index);
 
 	if (ma->conf->fsync_interval > 0 &&
 	    job->unsynced >= ma->conf->fsync_interval) {
@@ -326,6 +328,7 @@ store_close(struct ma *ma, struct ma_req *req)
 		    "job %llu: the stream digest the client sent does not "
 		    "match the chunks the MediaAgent received", id);
 
+	fault_point("ma.before_commit", job->id);
 	errno = 0;
 	if (container_commit(job->cw, job->stream_bytes) == -1) {
 		e = errno;
@@ -348,6 +351,7 @@ store_close(struct ma *ma, struct ma_req *req)
 	    (unsigned long long)job->next_index,
 	    (unsigned long long)job->stream_bytes, path);
 
+	fault_point("ma.after_commit_before_report", job->id);
 	report_committed(ma, job, digest);
 	closed.job = job->id;
 	closed.chunks = job->next_index;
@@ -355,6 +359,8 @@ store_close(struct ma *ma, struct ma_req *req)
 	closed.digest.len = KF_SHA256_LEN;
 	dispatch_reply(req, KF__MSG_TYPE__STREAM_CLOSED, &closed.base, NULL,
 	    0);
-	session_forget(ma, job);
+	/* Kept until it expires: CommServe may yet refuse the job. */
+	job->state = MA_JOB_COMMITTED;
+	sha256_free(&job->digest);
 	return 0;
 }
