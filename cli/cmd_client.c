@@ -1,7 +1,7 @@
 /*
- * cmd_client.c - keyflow client add / client list, mediaagent list and
- * kms list: registering a client's network password with CommServe, and
- * the tables of the parties CommServe knows.
+ * cmd_client.c - keyflow client add / client list and mediaagent list:
+ * registering a client's network password with CommServe, and the tables
+ * of the parties CommServe knows (kms list is in cmd_kms.c).
  *
  * The network password is the secret that protects every DEK CommServe
  * sends the client (seed backup step 3, restore step 5).  It is read from a
@@ -133,41 +133,6 @@ cmd_ma_list(struct cli *c, const struct cli_args *a)
 		"no MediaAgents", 4,
 		{ "NAME", "ENDPOINT", "CONNECTED", "LAST SEEN" },
 		ma_json, ma_row
-	};
-
-	return cli_list(c, &view, 0);
-}
-
-static void
-kms_json(struct json *j, const void *item)
-{
-	const Kf__KmsInfo	*k = item;
-
-	json_obj_begin(j);
-	json_kstr(j, "name", k->name);
-	json_kstr(j, "kind", k->kind);
-	json_kstr(j, "address", k->address);
-	json_obj_end(j);
-}
-
-static void
-kms_row(struct table *t, const void *item)
-{
-	const Kf__KmsInfo	*k = item;
-
-	table_add(t, k->name);
-	table_add(t, k->kind);
-	table_add(t, k->address);
-}
-
-int
-cmd_kms_list(struct cli *c, const struct cli_args *a)
-{
-	static const struct cli_list_view view = {
-		KF__MSG_TYPE__KMS_LIST, KF__MSG_TYPE__KMS_LIST_REPLY,
-		"no key management servers", 3,
-		{ "NAME", "KIND", "ADDRESS" },
-		kms_json, kms_row
 	};
 
 	return cli_list(c, &view, 0);

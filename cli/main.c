@@ -36,6 +36,14 @@ static const struct cli_optdef client_add_opts[] = {
 	{ "password-file", CLI_VALUE, 1 },
 	{ NULL, CLI_FLAG, 0 }
 };
+static const struct cli_optdef kms_add_opts[] = {
+	{ "kmip", CLI_VALUE, 1 },
+	{ "ca", CLI_VALUE, 1 },
+	{ "cert", CLI_VALUE, 1 },
+	{ "key", CLI_VALUE, 1 },
+	{ "no-correlation", CLI_FLAG, 0 },
+	{ NULL, CLI_FLAG, 0 }
+};
 static const struct cli_optdef backup_opts[] = {
 	{ "chunk-size", CLI_VALUE, 0 },
 	{ "no-wait", CLI_FLAG, 0 },
@@ -77,6 +85,13 @@ static const struct cli_command commands[] = {
 	{ "mediaagent", "list", cmd_ma_list, 0, 0, no_opts,
 	  "mediaagent list", NULL,
 	  "List MediaAgents: data endpoint, connected, last seen." },
+	{ "kms", "add", cmd_kms_add, 1, 1, kms_add_opts,
+	  "kms add NAME --kmip HOST:PORT --ca CA.pem --cert CERT.pem --key "
+	  "KEY.pem [--no-correlation]", NULL,
+	  "Register a KMIP key management server: CommServe verifies it "
+	  "against CA.pem, presents CERT.pem and the unencrypted KEY.pem (paths "
+	  "on the CommServe host), and sends the trace id as Client "
+	  "Correlation Value unless told not to (PyKMIP refuses it)." },
 	{ "kms", "list", cmd_kms_list, 0, 0, no_opts,
 	  "kms list", NULL,
 	  "List key management servers (built-in and KMIP)." },

@@ -2,8 +2,10 @@
  * crypto.c - keyflow's only contact with cryptographic primitives, all of
  * them OpenSSL 3 EVP calls: CSPRNG bytes, AES-256-GCM, SHA-256, HMAC-SHA256,
  * PBKDF2-HMAC-SHA256, HKDF-SHA256 and the nonce||ct||tag key-wrap blob used
- * for keys at rest.  Nothing here logs key material; errors are reported as
- * -1 and, for GCM open, a wiped output buffer.
+ * for keys at rest; and AES-256-CBC decryption with PKCS#5 padding for KEKs
+ * a KMIP server encrypted in CBC mode.  Nothing here logs key material;
+ * errors are reported as -1 and, for GCM open and CBC decryption, a wiped
+ * output buffer.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -60,8 +62,8 @@ crypto_memeq(const void *a, const void *b, size_t len)
 /* Key ctx for AES-256-GCM, then feed aad and len bytes of in through it. */
 static int
 gcm_run(EVP_CIPHER_CTX *ctx, const uint8_t *key, const uint8_t *nonce,
-    const void *aad, size_t aadlen, const void *in, size_t len, void *out,
-    int enc)
+    size_t noncelen, const void *aad, size_t aadlen, const void *in,
+    size_t len, void *out, int enc)
 {
 	const uint8_t	*ip = in, *ap = aad;
 	uint8_t		*op = out;
@@ -70,7 +72,7 @@ gcm_run(EVP_CIPHER_CTX *ctx, const uint8_t *key, const uint8_t *nonce,
 
 	if (EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
 	    enc) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, KF_NONCE_LEN,
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)noncelen,
 	    NULL) != 1 ||
 	    EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) != 1)
 		return -1;
@@ -108,7 +110,8 @@ crypto_gcm_seal(const uint8_t key[KF_KEY_LEN],
 		return -1;
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		return -1;
-	if (gcm_run(ctx, key, nonce, aad, aadlen, in, len, out, 1) == -1)
+	if (gcm_run(ctx, key, nonce, KF_NONCE_LEN, aad, aadlen, in, len, out,
+	    1) == -1)
 		goto fail;
 	if (EVP_EncryptFinal_ex(ctx, fin, &outl) != 1 || outl != 0)
 		goto fail;
@@ -126,6 +129,15 @@ crypto_gcm_open(const uint8_t key[KF_KEY_LEN],
     const uint8_t nonce[KF_NONCE_LEN], const void *aad, size_t aadlen,
     const void *in, size_t len, void *out, const uint8_t tag[KF_TAG_LEN])
 {
+	return crypto_gcm_open_iv(key, nonce, KF_NONCE_LEN, aad, aadlen, in,
+	    len, out, tag);
+}
+
+int
+crypto_gcm_open_iv(const uint8_t key[KF_KEY_LEN], const uint8_t *iv,
+    size_t ivlen, const void *aad, size_t aadlen, const void *in, size_t len,
+    void *out, const uint8_t tag[KF_TAG_LEN])
+{
 	EVP_CIPHER_CTX	*ctx = NULL;
 	uint8_t		 fin[16], t[KF_TAG_LEN];
 	int		 outl, rc = -1;
@@ -133,10 +145,14 @@ crypto_gcm_open(const uint8_t key[KF_KEY_LEN],
 	if ((aad == NULL && aadlen > 0) || ((in == NULL || out == NULL) &&
 	    len > 0))
 		return -1;
+	if (iv == NULL || ivlen == 0 || ivlen > KF_GCM_IV_MAX) {
+		crypto_wipe(out, len);
+		return -1;
+	}
 	memcpy(t, tag, sizeof(t));
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto fail;
-	if (gcm_run(ctx, key, nonce, aad, aadlen, in, len, out, 0) == -1)
+	if (gcm_run(ctx, key, iv, ivlen, aad, aadlen, in, len, out, 0) == -1)
 		goto fail;
 	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, KF_TAG_LEN,
 	    t) != 1)
@@ -147,6 +163,41 @@ crypto_gcm_open(const uint8_t key[KF_KEY_LEN],
  fail:
 	EVP_CIPHER_CTX_free(ctx);
 	if (rc == -1 && out != NULL)
+		crypto_wipe(out, len);
+	return rc;
+}
+
+int
+crypto_cbc_decrypt(const uint8_t key[KF_KEY_LEN],
+    const uint8_t iv[KF_CBC_IV_LEN], const void *in, size_t len, void *out,
+    size_t *outlen)
+{
+	EVP_CIPHER_CTX	*ctx = NULL;
+	uint8_t		*op = out;
+	int		 n1 = 0, n2 = 0, rc = -1;
+
+	*outlen = 0;
+	if (in == NULL || out == NULL || iv == NULL)
+		return -1;
+	/* A whole number of blocks, at least the padding block. */
+	if (len == 0 || len % 16 != 0 || len > INT_MAX)
+		goto fail;
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, key, iv) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 1) != 1)
+		goto fail;
+	/* Decryption never writes more than it reads, padding included. */
+	if (EVP_DecryptUpdate(ctx, op, &n1, in, (int)len) != 1 || n1 < 0 ||
+	    (size_t)n1 > len)
+		goto fail;
+	if (EVP_DecryptFinal_ex(ctx, op + n1, &n2) != 1 || n2 < 0 ||
+	    (size_t)n1 + (size_t)n2 >= len)
+		goto fail;
+	*outlen = (size_t)n1 + (size_t)n2;
+	rc = 0;
+ fail:
+	EVP_CIPHER_CTX_free(ctx);
+	if (rc == -1)
 		crypto_wipe(out, len);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * crypto.h - the only place keyflow touches cryptographic primitives, all of
- * them OpenSSL 3's: random bytes, AES-256-GCM, SHA-256, HMAC, PBKDF2, HKDF.
+ * them OpenSSL 3's: random bytes, AES-256-GCM, SHA-256, HMAC, PBKDF2, HKDF,
+ * and AES-256-CBC decryption for KEKs a KMIP server encrypted in CBC mode.
  *
  * Every function returns 0 on success and -1 on failure; a failed GCM open
  * (wrong key, tampered byte, wrong AAD) is -1 and writes no plaintext the
@@ -40,6 +41,29 @@ int	crypto_gcm_open(const uint8_t key[KF_KEY_LEN],
 	    const uint8_t nonce[KF_NONCE_LEN], const void *aad, size_t aadlen,
 	    const void *in, size_t len, void *out,
 	    const uint8_t tag[KF_TAG_LEN]);
+
+/*
+ * AES-256-GCM open with an IV of any length from 1 to KF_GCM_IV_MAX bytes,
+ * for ciphertext a KMIP server produced (PyKMIP generates 16-byte GCM IVs).
+ * Same contract as crypto_gcm_open.
+ */
+#define KF_GCM_IV_MAX	64
+int	crypto_gcm_open_iv(const uint8_t key[KF_KEY_LEN], const uint8_t *iv,
+	    size_t ivlen, const void *aad, size_t aadlen, const void *in,
+	    size_t len, void *out, const uint8_t tag[KF_TAG_LEN]);
+
+/*
+ * AES-256-CBC decryption with PKCS#5 padding, for KEKs that a KMIP server
+ * encrypted in CBC mode (KMIP before 1.4 has no GCM tag to return).  in is
+ * len bytes, a positive multiple of 16; out must hold len bytes and gets
+ * the unpadded plaintext, *outlen its length.  -1 on a bad length or bad
+ * padding, with out wiped.  CBC has no integrity: callers authenticate the
+ * result some other way (keyflow's KEK opens the DEK's GCM wrap).
+ */
+#define KF_CBC_IV_LEN	16
+int	crypto_cbc_decrypt(const uint8_t key[KF_KEY_LEN],
+	    const uint8_t iv[KF_CBC_IV_LEN], const void *in, size_t len,
+	    void *out, size_t *outlen);
 
 /* SHA-256 in one call, and incrementally. */
 int	crypto_sha256(const void *in, size_t len, uint8_t out[KF_SHA256_LEN]);

@@ -178,9 +178,7 @@ admin_kms_list(struct req *r)
 	for (i = 0; i < rows.n; i++) {
 		k = (struct db_kms *)rows.v + i;
 		kf__kms_info__init(&infos[i]);
-		infos[i].name = k->name;
-		infos[i].kind = k->kind;
-		infos[i].address = k->address[0] != '\0' ? k->address : NULL;
+		kms_admin_fill_info(k, &infos[i]);
 	}
 	rep.n_servers = rows.n;
 	rep.servers = items;

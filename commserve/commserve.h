@@ -139,10 +139,10 @@ void	kekcache_free(struct kek_cache **);
 /* kms.c: the KMS backends behind one interface */
 struct kms_wrapped_kek {
 	char		key_id[DB_NAME_MAX];	/* master key Unique Identifier */
-	char		mode[16];		/* "GCM" */
+	char		mode[16];		/* "GCM" or "CBC" */
 	struct db_blob	ct;			/* encrypted KEK */
 	struct db_blob	iv;			/* nonce/IV */
-	struct db_blob	tag;			/* GCM tag */
+	struct db_blob	tag;			/* GCM tag (empty for CBC) */
 	struct db_blob	scrambled_mk;		/* built-in only */
 };
 struct kms_backend {
@@ -165,6 +165,17 @@ const struct kms_backend *kms_backend_for(const struct db_kms *);
 
 /* kms_builtin.c */
 extern const struct kms_backend kms_builtin;
+
+/* kms_kmip.c */
+struct kmip_client;
+extern const struct kms_backend kms_kmip;
+/* A KMIP client for a KMS row (not yet connected); NULL with err set. */
+struct kmip_client *kms_kmip_open(const struct db_kms *, char *err,
+	    size_t errcap);
+
+/* kms_admin.c */
+void	kms_admin_add(struct req *);
+void	kms_admin_fill_info(const struct db_kms *, Kf__KmsInfo *);
 
 /* rows.c: list replies, names */
 struct rows {

@@ -95,20 +95,45 @@ keys_kek_aad(int64_t key_set_id, uint8_t aad[32], size_t *len)
 	localkey_aad(aad, len, "keyflow kek", id, sizeof(id));
 }
 
-/* Restore step 3 (and a backup without a cached KEK): open the KEK. */
+/*
+ * Restore step 3 (and a backup without a cached KEK): open the KEK.  "GCM"
+ * is AES-256-GCM with the IV as long as the KMS chose it (the built-in KMS
+ * uses 12 bytes, PyKMIP 16) and AAD = keys_kek_aad(key set).  "CBC" is what
+ * a KMIP server before 1.4 returns: AES-256-CBC with PKCS#5 padding, a
+ * 16-byte IV, 48 bytes for the 32-byte KEK, and no AAD; CBC carries no
+ * integrity of its own, and a wrong KEK is caught when the DEK's GCM wrap
+ * (whose AAD names the key set) does not open.
+ */
 int
 keys_decrypt_kek(const struct db_key_set *ks, const uint8_t mk[KF_KEY_LEN],
     uint8_t kek[KF_KEY_LEN])
 {
-	uint8_t	aad[32];
-	size_t	aadlen;
+	uint8_t	aad[32], buf[KF_KEY_LEN + 16];
+	size_t	aadlen, n = 0;
+	int	rc;
 
-	if (strcmp(ks->kek_mode, "GCM") != 0 || ks->kek_ct.len != KF_KEY_LEN ||
-	    ks->kek_iv.len != KF_NONCE_LEN || ks->kek_tag.len != KF_TAG_LEN)
+	if (strcmp(ks->kek_mode, "GCM") == 0) {
+		if (ks->kek_ct.len != KF_KEY_LEN || ks->kek_iv.len == 0 ||
+		    ks->kek_iv.len > KF_GCM_IV_MAX ||
+		    ks->kek_tag.len != KF_TAG_LEN)
+			return -1;
+		keys_kek_aad(ks->id, aad, &aadlen);
+		return crypto_gcm_open_iv(mk, ks->kek_iv.data, ks->kek_iv.len,
+		    aad, aadlen, ks->kek_ct.data, KF_KEY_LEN, kek,
+		    ks->kek_tag.data);
+	}
+	if (strcmp(ks->kek_mode, "CBC") != 0 ||
+	    ks->kek_ct.len != sizeof(buf) ||
+	    ks->kek_iv.len != KF_CBC_IV_LEN || ks->kek_tag.len != 0)
 		return -1;
-	keys_kek_aad(ks->id, aad, &aadlen);
-	return crypto_gcm_open(mk, ks->kek_iv.data, aad, aadlen,
-	    ks->kek_ct.data, KF_KEY_LEN, kek, ks->kek_tag.data);
+	rc = crypto_cbc_decrypt(mk, ks->kek_iv.data, ks->kek_ct.data,
+	    sizeof(buf), buf, &n);
+	if (rc == 0 && n == KF_KEY_LEN)
+		memcpy(kek, buf, KF_KEY_LEN);
+	else
+		rc = -1;
+	crypto_wipe(buf, sizeof(buf));
+	return rc;
 }
 
 /*

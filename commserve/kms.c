@@ -11,6 +11,7 @@
 
 static const struct kms_backend *const backends[] = {
 	&kms_builtin,
+	&kms_kmip,
 };
 
 const struct kms_backend *

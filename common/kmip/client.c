@@ -1,39 +1,26 @@
 /*
- * client.c - the KMIP client's connection: TCP and TLS with timeouts, one
- * request/response exchange with a retry after an idle drop, protocol
- * version negotiation, and the error sentences.  The operations themselves
- * are in client_ops.c.
+ * client.c - the KMIP client object: its TLS material (the CA, the client
+ * certificate and its key, refused when encrypted), the server address,
+ * the error sentences, one request/response call with the checks every
+ * answer gets, and protocol version negotiation.  The connection itself
+ * is client_io.c's; the operations are client_ops.c's.
  *
- * The socket stays non-blocking; every wait is a poll() bounded by the
- * connect or read deadline, so a server that accepts and then says nothing
- * costs at most the configured time.  A connection is reused until it
- * fails; before reuse a readable socket is peeked, which notices a server
- * that closed it while idle.  A request whose sending failed, or whose
- * answer ended before its first byte because the peer closed the
- * connection, is sent once more on a fresh connection (the server did not
- * answer it, and a server that drops idle connections drops them between
- * requests).  A timeout is never retried: the server may still be working.
+ * Negotiation sends Discover Versions (in a KMIP 1.2 message, which every
+ * server from 1.1 on reads) offering every version we speak, and takes the
+ * highest one the server lists.  A server that does not know Discover
+ * Versions answers Operation Not Supported, Invalid Message, garbage, or
+ * closes the connection; it is then asked a Query at 1.2 and, failing
+ * that, at 1.0, and the first version it answers is used.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "client_int.h"
 #include "crypto.h"
@@ -65,50 +52,20 @@ client_fail(struct kmip_client *c, enum client_fail why, uint32_t reason,
 	va_end(ap);
 }
 
-/* The OpenSSL error queue's first entry as text (and the queue cleared). */
-static const char *
-ssl_errstr(char *buf, size_t cap, const char *dflt)
+const char *
+client_ssl_err(char *buf, size_t cap, const char *dflt)
 {
-	unsigned long	e = ERR_get_error();
+	unsigned long	 e = ERR_get_error();
+	const char	*r;
 
 	ERR_clear_error();
-	if (e == 0) {
+	if (e == 0)
 		snprintf(buf, cap, "%s", dflt);
-		return buf;
-	}
-	ERR_error_string_n(e, buf, cap);
+	else if ((r = ERR_reason_error_string(e)) != NULL)
+		snprintf(buf, cap, "%s", r);
+	else
+		ERR_error_string_n(e, buf, cap);
 	return buf;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* poll fd for events until deadline: 1 ready, 0 timed out, -1 error. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd	pfd = { .fd = fd, .events = events };
-	int64_t		left;
-	int		r;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
 }
 
 /* Split "host:port" / "[v6]:port" / "host"; 0 or -1. */
@@ -148,8 +105,8 @@ parse_address(const char *addr, char *host, char *port)
 	}
 	errno = 0;
 	p = strtol(colon + 1, &ep, 10);
-	if (colon[1] == '\0' || *ep != '\0' || errno != 0 || p < 1 ||
-	    p > 65535)
+	if (colon[1] < '0' || colon[1] > '9' || *ep != '\0' || errno != 0 ||
+	    p < 1 || p > 65535)
 		return -1;
 	snprintf(port, 8, "%ld", p);
 	return 0;
@@ -190,12 +147,12 @@ load_key(SSL_CTX *ctx, const char *path, char *err, size_t errcap)
 	}
 	if (pk == NULL) {
 		snprintf(err, errcap, "the client key %s holds no PEM private "
-		    "key: %s", path, ssl_errstr(e, sizeof(e), "unreadable"));
+		    "key: %s", path, client_ssl_err(e, sizeof(e), "unreadable"));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, pk) != 1) {
 		snprintf(err, errcap, "cannot use the client key %s: %s",
-		    path, ssl_errstr(e, sizeof(e), "refused"));
+		    path, client_ssl_err(e, sizeof(e), "refused"));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -221,7 +178,7 @@ tls_ctx_new(const struct kmip_client_conf *conf, char *err, size_t errcap)
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
 		snprintf(err, errcap, "cannot set up TLS: %s",
-		    ssl_errstr(e, sizeof(e), "out of memory"));
+		    client_ssl_err(e, sizeof(e), "out of memory"));
 		goto fail;
 	}
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
@@ -229,12 +186,12 @@ tls_ctx_new(const struct kmip_client_conf *conf, char *err, size_t errcap)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_load_verify_locations(ctx, conf->ca, NULL) != 1) {
 		snprintf(err, errcap, "cannot read CA certificates from %s: %s",
-		    conf->ca, ssl_errstr(e, sizeof(e), "no certificate"));
+		    conf->ca, client_ssl_err(e, sizeof(e), "no certificate"));
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, conf->cert) != 1) {
 		snprintf(err, errcap, "cannot read the client certificate "
-		    "%s: %s", conf->cert, ssl_errstr(e, sizeof(e),
+		    "%s: %s", conf->cert, client_ssl_err(e, sizeof(e),
 		    "no certificate"));
 		goto fail;
 	}
@@ -301,22 +258,6 @@ kmip_client_new(const struct kmip_client_conf *conf, char *err,
 }
 
 void
-kmip_client_disconnect(struct kmip_client *c)
-{
-	if (c->ssl != NULL) {
-		/* A quiet close: no close_notify wait on a dead peer. */
-		SSL_set_quiet_shutdown(c->ssl, 1);
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
-	if (c->fd != -1) {
-		close(c->fd);
-		c->fd = -1;
-	}
-	ERR_clear_error();
-}
-
-void
 kmip_client_free(struct kmip_client **cp)
 {
 	struct kmip_client	*c;
@@ -358,305 +299,6 @@ unsigned
 kmip_client_connects(const struct kmip_client *c)
 {
 	return c->connects;
-}
-
-/* TCP connect to any of host's addresses before deadline. */
-static int
-tcp_connect(struct kmip_client *c, int64_t deadline)
-{
-	struct addrinfo	 hints, *res = NULL, *ai;
-	socklen_t	 sl;
-	int		 fd = -1, r, soerr = 0, one = 1, gai;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((gai = getaddrinfo(c->host, c->port, &hints, &res)) != 0) {
-		client_fail(c, CLIENT_FAIL_CONNECT, 0, "cannot resolve %s: %s",
-		    c->host, gai_strerror(gai));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			soerr = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		soerr = errno;
-		if (errno == EINPROGRESS) {
-			r = wait_fd(fd, POLLOUT, deadline);
-			sl = sizeof(soerr);
-			if (r == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR,
-			    &soerr, &sl) == 0 && soerr == 0)
-				break;
-			if (r == 0)
-				soerr = ETIMEDOUT;
-		}
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd == -1) {
-		client_fail(c, CLIENT_FAIL_CONNECT, 0, "cannot connect: %s",
-		    soerr == ETIMEDOUT ? "no answer within the connect "
-		    "timeout" : strerror(soerr));
-		return -1;
-	}
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->fd = fd;
-	return 0;
-}
-
-/* Wait as SSL_get_error says; 1 go on, 0 timed out, -1 not a wait. */
-static int
-ssl_wait(struct kmip_client *c, int ret, int64_t deadline)
-{
-	switch (SSL_get_error(c->ssl, ret)) {
-	case SSL_ERROR_WANT_READ:
-		return wait_fd(c->fd, POLLIN, deadline) == 1 ? 1 : 0;
-	case SSL_ERROR_WANT_WRITE:
-		return wait_fd(c->fd, POLLOUT, deadline) == 1 ? 1 : 0;
-	default:
-		return -1;
-	}
-}
-
-/* The TLS handshake, verifying the server's name or IP address. */
-static int
-tls_connect(struct kmip_client *c, int64_t deadline)
-{
-	struct in6_addr	 a6;
-	long		 vr;
-	char		 e[256];
-	int		 ip, r, w;
-
-	if ((c->ssl = SSL_new(c->ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1) {
-		client_fail(c, CLIENT_FAIL_LOCAL, 0, "cannot set up TLS: %s",
-		    ssl_errstr(e, sizeof(e), "out of memory"));
-		return -1;
-	}
-	ip = inet_pton(AF_INET, c->host, &a6) == 1 ||
-	    inet_pton(AF_INET6, c->host, &a6) == 1;
-	if (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl),
-	    c->host) != 1 : (SSL_set_tlsext_host_name(c->ssl, c->host) != 1 ||
-	    SSL_set1_host(c->ssl, c->host) != 1)) {
-		client_fail(c, CLIENT_FAIL_LOCAL, 0, "cannot set the name to "
-		    "verify: %s", ssl_errstr(e, sizeof(e), "refused"));
-		return -1;
-	}
-	while ((r = SSL_connect(c->ssl)) != 1) {
-		if ((w = ssl_wait(c, r, deadline)) == 1)
-			continue;
-		if (w == 0) {
-			client_fail(c, CLIENT_FAIL_CONNECT, 0, "no TLS "
-			    "handshake within the connect timeout");
-			return -1;
-		}
-		if ((vr = SSL_get_verify_result(c->ssl)) != X509_V_OK) {
-			client_fail(c, CLIENT_FAIL_CONNECT, 0, "the server's "
-			    "certificate does not verify for %s against the "
-			    "configured CA: %s", c->host,
-			    X509_verify_cert_error_string(vr));
-			return -1;
-		}
-		ssl_errstr(e, sizeof(e), errno ? strerror(errno) :
-		    "the server closed the connection");
-		client_fail(c, CLIENT_FAIL_CONNECT, 0, "TLS handshake failed: "
-		    "%s%s", e, strstr(e, "alert") ? " (does the server trust "
-		    "our client certificate, and do we share a TLS version "
-		    "and cipher suite?)" : "");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-transport_connect(struct kmip_client *c)
-{
-	int64_t	deadline = now_ms() + c->connect_ms;
-
-	kmip_client_disconnect(c);
-	if (tcp_connect(c, deadline) == -1 || tls_connect(c, deadline) == -1) {
-		kmip_client_disconnect(c);
-		return -1;
-	}
-	c->connects++;
-	log_debug("KMIP server %s: connected with %s, %s", c->address,
-	    SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
-	return 0;
-}
-
-/*
- * Has the server closed an idle connection?  A readable socket before we
- * sent anything means a close (or junk); TLS 1.3 tickets are consumed.
- */
-static int
-connection_stale(struct kmip_client *c)
-{
-	struct pollfd	pfd = { .fd = c->fd, .events = POLLIN };
-	uint8_t		b;
-	int		r;
-
-	if (poll(&pfd, 1, 0) <= 0)
-		return 0;
-	r = SSL_peek(c->ssl, &b, 1);
-	if (r <= 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) {
-		ERR_clear_error();
-		return 0;
-	}
-	ERR_clear_error();
-	return 1;
-}
-
-/* Classify a failed SSL_read/SSL_write: sets c's error, returns -1. */
-static int
-io_fail(struct kmip_client *c, int ret, const char *what, int timed_out)
-{
-	char	e[256];
-	int	se = SSL_get_error(c->ssl, ret);
-
-	if (timed_out) {
-		client_fail(c, CLIENT_FAIL_TIMEOUT, 0, "no answer within %d ms",
-		    c->read_ms);
-		return -1;
-	}
-	if (se == SSL_ERROR_ZERO_RETURN || se == SSL_ERROR_SYSCALL) {
-		client_fail(c, CLIENT_FAIL_CLOSED, 0, "the server closed the "
-		    "connection while we %s%s%s", what, errno ? ": " : "",
-		    errno ? strerror(errno) : "");
-		ERR_clear_error();
-		return -1;
-	}
-	client_fail(c, CLIENT_FAIL_CLOSED, 0, "TLS error while we %s: %s",
-	    what, ssl_errstr(e, sizeof(e), "unknown"));
-	return -1;
-}
-
-/* Write len bytes, ignoring SIGPIPE in this thread meanwhile. */
-static int
-tls_write_all(struct kmip_client *c, const uint8_t *buf, size_t len,
-    int64_t deadline)
-{
-	sigset_t	 pipe, old, pending;
-	struct timespec	 zero = { 0, 0 };
-	size_t		 off = 0;
-	int		 r, w, rc = 0;
-
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe, &old);
-	while (off < len) {
-		errno = 0;
-		r = SSL_write(c->ssl, buf + off, (int)(len - off > INT32_MAX ?
-		    INT32_MAX : len - off));
-		if (r > 0) {
-			off += (size_t)r;
-			continue;
-		}
-		if ((w = ssl_wait(c, r, deadline)) == 1)
-			continue;
-		rc = io_fail(c, r, "sent the request", w == 0);
-		break;
-	}
-	/* Swallow a SIGPIPE this write raised, then restore the mask. */
-	sigpending(&pending);
-	if (sigismember(&pending, SIGPIPE) && !sigismember(&old, SIGPIPE))
-		(void)sigtimedwait(&pipe, NULL, &zero);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return rc;
-}
-
-/* Read exactly len bytes; *got counts what arrived. */
-static int
-tls_read_exact(struct kmip_client *c, uint8_t *buf, size_t len,
-    int64_t deadline, size_t *got)
-{
-	size_t	off = 0;
-	int	r, w;
-
-	while (off < len) {
-		errno = 0;
-		r = SSL_read(c->ssl, buf + off, (int)(len - off > INT32_MAX ?
-		    INT32_MAX : len - off));
-		if (r > 0) {
-			off += (size_t)r;
-			*got += (size_t)r;
-			continue;
-		}
-		if ((w = ssl_wait(c, r, deadline)) == 1)
-			continue;
-		return io_fail(c, r, "waited for the answer", w == 0);
-	}
-	return 0;
-}
-
-/* Send req and read one whole TTLV message back into *resp (malloc'd). */
-static int
-exchange(struct kmip_client *c, const uint8_t *req, size_t reqlen,
-    uint8_t **resp, size_t *resplen, size_t *got)
-{
-	struct kmip_err	 kerr;
-	uint8_t		 hdr[TTLV_HDR_LEN], *buf = NULL;
-	size_t		 need;
-	int64_t		 deadline = now_ms() + c->read_ms;
-
-	*got = 0;
-	if (tls_write_all(c, req, reqlen, deadline) == -1 ||
-	    tls_read_exact(c, hdr, sizeof(hdr), deadline, got) == -1)
-		return -1;
-	memset(&kerr, 0, sizeof(kerr));
-	if (ttlv_frame_need(hdr, NULL, &need, &kerr) == -1) {
-		client_fail(c, CLIENT_FAIL_PROTOCOL, 0, "the answer is not a "
-		    "KMIP message: %s", kerr.msg);
-		return -1;
-	}
-	if ((buf = malloc(sizeof(hdr) + need)) == NULL) {
-		client_fail(c, CLIENT_FAIL_LOCAL, 0, "out of memory");
-		return -1;
-	}
-	memcpy(buf, hdr, sizeof(hdr));
-	if (tls_read_exact(c, buf + sizeof(hdr), need, deadline, got) == -1) {
-		crypto_wipe(buf, sizeof(hdr) + need);
-		free(buf);
-		return -1;
-	}
-	*resp = buf;
-	*resplen = sizeof(hdr) + need;
-	return 0;
-}
-
-int
-client_roundtrip(struct kmip_client *c, const uint8_t *req, size_t reqlen,
-    uint8_t **resp, size_t *resplen)
-{
-	size_t	got;
-	int	reused = c->ssl != NULL;
-
-	*resp = NULL;
-	*resplen = 0;
-	if (reused && connection_stale(c)) {
-		log_debug("KMIP server %s: the idle connection was closed; "
-		    "reconnecting", c->address);
-		reused = 0;
-		kmip_client_disconnect(c);
-	}
-	if (!reused && transport_connect(c) == -1)
-		return -1;
-	if (exchange(c, req, reqlen, resp, resplen, &got) == 0)
-		return 0;
-	if (reused && got == 0 && c->fail == CLIENT_FAIL_CLOSED) {
-		log_debug("KMIP server %s: %s; sending once more on a new "
-		    "connection", c->address, c->err);
-		if (transport_connect(c) == 0 && exchange(c, req, reqlen, resp,
-		    resplen, &got) == 0)
-			return 0;
-	}
-	kmip_client_disconnect(c);
-	return -1;
 }
 
 /* A failed item's sentence: "Create refused: Item Not Found: msg". */
@@ -856,8 +498,8 @@ negotiate(struct kmip_client *c)
 	}
 	snprintf(last, sizeof(last), "%s", c->err + c->prefix);
 	client_fail(c, CLIENT_FAIL_PROTOCOL, c->reason, "no protocol version "
-	    "works: %s%s%s", first, first[0] ? "; then, probing KMIP 1.2 and 1.0: " : "",
-	    last);
+	    "works: %s%s%s", first, first[0] ? "; then, probing KMIP 1.2 "
+	    "and 1.0: " : "", last);
 	return -1;
  done:
 	log_info("KMIP server %s: speaking KMIP %s", c->address,

@@ -103,8 +103,9 @@ int	kmip_client_activate(struct kmip_client *c, const char *uid,
 /*
  * Encrypt len bytes (1..KMIP_CLIENT_DATA_MAX) under key uid: AES-GCM with
  * a 16-byte tag and aad (may be NULL when aadlen is 0) where the version is
- * 1.4 or later, else AES-CBC with PKCS#5 padding (aad must then be empty or
- * is refused); the server generates the IV.
+ * 1.4 or later, else AES-CBC with PKCS#5 padding, which cannot carry aad
+ * (it is then not sent: out->mode says which mode was used).  The server
+ * generates the IV, of whatever length it likes for GCM (PyKMIP: 16).
  */
 int	kmip_client_encrypt(struct kmip_client *c, const char *uid,
 	    const void *aad, size_t aadlen, const void *in, size_t len,

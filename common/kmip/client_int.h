@@ -1,7 +1,7 @@
 /*
- * client_int.h - private interface between client.c (connection, exchange,
- * negotiation) and client_ops.c (the operations).  Not for use outside
- * common/kmip.
+ * client_int.h - private interface between client.c (the object, calls,
+ * negotiation), client_io.c (the connection) and client_ops.c (the
+ * operations).  Not for use outside common/kmip.
  */
 #ifndef KF_KMIP_CLIENT_INT_H
 #define KF_KMIP_CLIENT_INT_H
@@ -41,13 +41,12 @@ struct kmip_client {
 };
 
 /* client.c */
+/* The OpenSSL error queue's first entry as text (dflt if empty); clears it. */
+const char *client_ssl_err(char *buf, size_t cap, const char *dflt);
 /* Set the error sentence, prefixed with the server's address. */
 void	client_fail(struct kmip_client *c, enum client_fail why,
 	    uint32_t reason, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
-/* One encoded request out, one whole response message back (malloc'd). */
-int	client_roundtrip(struct kmip_client *c, const uint8_t *req,
-	    size_t reqlen, uint8_t **resp, size_t *resplen);
 /*
  * Send one request item for op with payload p (moved into the request: p
  * is cleared either way) at version; on success *out holds the response,
@@ -60,6 +59,11 @@ int	client_call_at(struct kmip_client *c, uint32_t version, uint32_t op,
 int	client_call(struct kmip_client *c, uint32_t op,
 	    struct kmip_payload *p, const char *trace_id,
 	    struct kmip_msg **out);
+
+/* client_io.c */
+/* One encoded request out, one whole response message back (malloc'd). */
+int	client_roundtrip(struct kmip_client *c, const uint8_t *req,
+	    size_t reqlen, uint8_t **resp, size_t *resplen);
 
 /* client_ops.c */
 /* Query (Operations) at version (0: the negotiated one). */
