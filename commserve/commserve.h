@@ -160,6 +160,14 @@ struct kms_backend {
 	int	(*get_master)(struct cs *, const struct db_kms *,
 		    const char *trace_id, const struct db_key_set *,
 		    uint8_t mk[KF_KEY_LEN], char *err, size_t errcap);
+	/*
+	 * Undo step 2 when the pool could not be stored: revoke and destroy
+	 * the new master key (best effort; what happened goes to what).
+	 * NULL when the KMS keeps nothing outside the pool's own row.
+	 */
+	void	(*discard_master)(struct cs *, const struct db_kms *,
+		    const char *trace_id, const char *key_id, char *what,
+		    size_t cap);
 };
 const struct kms_backend *kms_backend_for(const struct db_kms *);
 

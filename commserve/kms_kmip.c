@@ -241,9 +241,28 @@ kmip_get_master(struct cs *cs, const struct db_kms *kms,
 	return rc;
 }
 
+/* The pool could not be stored after steps 2 and 3: drop its key. */
+static void
+kmip_discard_master(struct cs *cs, const struct db_kms *kms,
+    const char *trace_id, const char *key_id, char *what, size_t cap)
+{
+	struct kmip_client	*c;
+	char			 err[256];
+
+	(void)cs;
+	if ((c = kms_kmip_open(kms, err, sizeof(err))) == NULL) {
+		snprintf(what, cap, "; master key %s could not be destroyed "
+		    "on the KMS: %s", key_id, err);
+		return;
+	}
+	kmip_discard(c, kms, trace_id, key_id, what, cap);
+	kmip_client_free(&c);
+}
+
 const struct kms_backend kms_kmip = {
 	.kind = "kmip",
 	.create_master = kmip_create_master,
 	.encrypt_kek = kmip_encrypt_kek,
 	.get_master = kmip_get_master,
+	.discard_master = kmip_discard_master,
 };

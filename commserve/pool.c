@@ -84,6 +84,7 @@ pool_create(struct req *r)
 	uint8_t				 kek[KF_KEY_LEN];
 	char				 tid[DB_NAME_MAX + 8], err[512];
 	char				 label[DB_NAME_MAX + 64];
+	char				 what[256];
 	const char			*kmsname;
 	int				 rc;
 
@@ -160,8 +161,13 @@ pool_create(struct req *r)
 	ks.scrambled_mk = w.scrambled_mk;
 	rc = pool_store(cs, tid, &pool, &ks, err, sizeof(err));
 	if (rc != DB_OK) {
+		/* No pool row: the master key made for it must go too. */
+		what[0] = '\0';
+		if (be->discard_master != NULL)
+			be->discard_master(cs, &kms, tid, w.key_id, what,
+			    sizeof(what));
 		cs_error(r, rc == DB_EXISTS ? KF__KF_ERR__ERR_EXISTS :
-		    KF__KF_ERR__ERR_DB, "%s", err);
+		    KF__KF_ERR__ERR_DB, "%s%s", err, what);
 		goto done;
 	}
 	if (db_pool_get(cs->db, pool.id, &pool) != DB_OK) {

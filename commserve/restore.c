@@ -88,8 +88,9 @@ restore_decrypt_kek(struct cs *cs, const char *tid, struct restore_keys *k,
 		return -1;
 	}
 	trace_step(cs->trace, tid, "restore", 3, NULL, KF_KEY_LEN,
-	    "decrypted the KEK with the master key (AES-256-%s, tag verified)",
-	    k->ks.kek_mode);
+	    "decrypted the KEK with the master key (AES-256-%s, %s)",
+	    k->ks.kek_mode, strcmp(k->ks.kek_mode, "GCM") == 0 ?
+	    "tag verified" : "padding checked");
 	return 0;
 }
 
