@@ -1,7 +1,9 @@
 # keyflow in a container: Debian 12 with the build dependencies, keyflow
 # built from this tree, every daemon and the CLI on PATH.  One image serves
 # all the services of docker-compose.yml; each picks its daemon with
-# `command:` and is configured by KEYFLOW_* variables.
+# `command:` and is configured by KEYFLOW_* variables.  The openssl
+# command line and tests/certs.sh (as keyflow-certs) make kmsd's private CA
+# and certificates (the `certs` command of the entrypoint).
 FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends --no-upgrade \
@@ -19,17 +21,19 @@ RUN rm -rf build build-* .keyflow \
       if [ -x build/$b ]; then install -m 0755 build/$b /out/; fi; \
     done \
  && test -x /out/commserved -a -x /out/mediaagentd -a -x /out/clientd \
-      -a -x /out/keyflow
+      -a -x /out/keyflow -a -x /out/kmsd
 
 FROM debian:12
 RUN apt-get update \
  && apt-get install -y --no-install-recommends --no-upgrade \
-      libssl3 libpq5 libzmq5 libprotobuf-c1 ca-certificates \
+      libssl3 libpq5 libzmq5 libprotobuf-c1 ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/* \
  && install -d -m 0700 /var/lib/keyflow /var/lib/keyflow/commserve \
-      /var/lib/keyflow/client \
+      /var/lib/keyflow/client /var/lib/keyflow/kms /var/lib/keyflow/certs \
  && install -d -m 0755 /var/lib/keyflow/ma /data /restore
 COPY --from=build /out/ /usr/local/bin/
+COPY tests/certs.sh /usr/local/bin/keyflow-certs
 COPY docker/entrypoint.sh /usr/local/bin/keyflow-entrypoint
+RUN chmod 0755 /usr/local/bin/keyflow-certs /usr/local/bin/keyflow-entrypoint
 ENTRYPOINT ["/usr/local/bin/keyflow-entrypoint"]
 CMD ["keyflow", "--help"]

@@ -1,6 +1,16 @@
 #!/bin/sh
-# keyflow-entrypoint - runs the command given to the container; for
-# `clientd` first makes sure the client exists on CommServe.
+# keyflow-entrypoint - runs the command given to the container, after the
+# setup its daemon needs:
+#
+#   certs       (one-shot) makes the private CA, kmsd's server certificate
+#               (SAN: the kmsd service's host name, KF_CERT_SAN) and the
+#               client certificate CommServe presents, into the shared
+#               volume KEYFLOW_CERTS_DIR, with tests/certs.sh; idempotent.
+#   kmsd        checks that the certificates are there.
+#   commserved  once CommServe answers, registers kmsd as KMS
+#               KEYFLOW_KMS_NAME (kms1) unless `keyflow kms list` already
+#               shows it; runs in the background beside the daemon.
+#   clientd     makes sure the client exists on CommServe.
 #
 # A client needs a network password that CommServe knows too.  The first
 # start of a client container generates one into its volume (0600, never
@@ -9,7 +19,77 @@
 # the password to the client host instead.
 set -eu
 
-if [ "${1:-}" = clientd ]; then
+certs=${KEYFLOW_CERTS_DIR:-/var/lib/keyflow/certs}
+
+# need_certs FILE...: fail clearly when the certs service has not run.
+need_certs() {
+	for f in "$@"; do
+		if [ ! -s "$certs/$f" ]; then
+			echo "keyflow-entrypoint: $certs/$f is missing: run the" \
+			    "certs service first" >&2
+			exit 1
+		fi
+	done
+}
+
+# kms_register: wait for CommServe, then add kmsd as KMS $name once.
+kms_register() {
+	name=${KEYFLOW_KMS_NAME:-kms1}
+	i=0
+	while :; do
+		if list=$(keyflow --timeout 5 kms list 2>&1); then
+			if printf '%s\n' "$list" |
+			    awk -v n="$name" '$1 == n { f = 1 } END { exit !f }'
+			then
+				echo "keyflow-entrypoint: KMS $name already" \
+				    "registered" >&2
+				return 0
+			fi
+			# kmsd may still be starting: kms add connects to it.
+			if out=$(keyflow --timeout 10 kms add "$name" \
+			    --kmip "$KEYFLOW_KMS_ADDR" --ca "$KEYFLOW_KMS_CA" \
+			    --cert "$KEYFLOW_KMS_CERT" \
+			    --key "$KEYFLOW_KMS_KEY" 2>&1); then
+				echo "keyflow-entrypoint: $out" >&2
+				return 0
+			fi
+			case "$out" in
+			*ERR_EXISTS*) return 0 ;;
+			esac
+		else
+			out=$list
+		fi
+		i=$((i + 1))
+		if [ $i -ge 60 ]; then
+			echo "keyflow-entrypoint: cannot register KMS $name:" \
+			    "$out" >&2
+			return 1
+		fi
+		sleep 2
+	done
+}
+
+case "${1:-}" in
+certs)
+	umask 077
+	KF_CERT_SAN=${KF_CERT_SAN:-kmsd} keyflow-certs "$certs" >/dev/null
+	echo "keyflow-entrypoint: certificates ready in $certs" >&2
+	exit 0
+	;;
+kmsd)
+	need_certs ca.pem server.pem server.key
+	;;
+commserved)
+	if [ -n "${KEYFLOW_KMS_ADDR:-}" ]; then
+		export KEYFLOW_KMS_CA="${KEYFLOW_KMS_CA:-$certs/ca.pem}"
+		export KEYFLOW_KMS_CERT="${KEYFLOW_KMS_CERT:-$certs/commserve.pem}"
+		export KEYFLOW_KMS_KEY="${KEYFLOW_KMS_KEY:-$certs/commserve.key}"
+		need_certs ca.pem commserve.pem commserve.key
+		# The daemon is exec'd below; the registration waits for it.
+		kms_register &
+	fi
+	;;
+clientd)
 	pw=${KEYFLOW_PASSWORD_FILE:-/var/lib/keyflow/client/password}
 	name=${KEYFLOW_CLIENT_NAME:-local}
 	if [ ! -s "$pw" ]; then
@@ -32,5 +112,6 @@ if [ "${1:-}" = clientd ]; then
 		sleep 2
 	done
 	export KEYFLOW_PASSWORD_FILE="$pw"
-fi
+	;;
+esac
 exec "$@"

@@ -7,7 +7,8 @@
 # DIR gets (every key RSA-2048, unencrypted, mode 0600):
 #   ca.pem ca.key               the keyflow CA that kmsd trusts
 #   server.pem server.key       kmsd's certificate: CN=kmsd, SAN IP 127.0.0.1,
-#                               DNS localhost, EKU serverAuth
+#                               DNS localhost (and KF_CERT_SAN's names),
+#                               EKU serverAuth
 #   commserve.pem commserve.key client CN=commserve (EKU clientAuth): CommServe
 #   other.pem other.key         client CN=other: a second identity
 #   rogue-ca.pem rogue-ca.key   a second CA that kmsd does not trust
@@ -15,8 +16,13 @@
 #   expired.pem expired.key     client CN=commserve from the keyflow CA,
 #                               valid only in 2020
 # Idempotent: when DIR already holds a complete set it is left alone (a
-# partial set is made anew).  The files are written to a temporary
+# partial set is made anew, and so is a set whose server certificate lacks
+# a name KF_CERT_SAN asks for).  The files are written to a temporary
 # directory first, so an interrupted run leaves no half-made set behind.
+#
+# KF_CERT_SAN (optional): extra DNS names for the server certificate,
+# separated by spaces or commas, e.g. KF_CERT_SAN=kmsd for a container
+# that peers reach as host "kmsd".
 set -euo pipefail
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -28,12 +34,39 @@ files="ca.pem ca.key server.pem server.key commserve.pem commserve.key
 other.pem other.key rogue-ca.pem rogue-ca.key rogue.pem rogue.key
 expired.pem expired.key"
 
+# The extra DNS names: letters, digits, '-' and '.' only, since they go
+# into an openssl extension line.
+san_extra=()
+IFS=$', \t\n' read -ra san_words <<<"${KF_CERT_SAN:-}"
+for n in ${san_words[@]+"${san_words[@]}"}; do
+	[ -n "$n" ] || continue
+	if ! [[ $n =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$ ]]; then
+		echo "$0: KF_CERT_SAN: '$n' is not a DNS name" >&2
+		exit 2
+	fi
+	san_extra+=("$n")
+done
+san="IP:127.0.0.1,DNS:localhost"
+for n in ${san_extra[@]+"${san_extra[@]}"}; do
+	san="$san,DNS:$n"
+done
+
 complete() {
-	local f
+	local f n names
 	[ -f "$dir/.complete" ] || return 1
 	for f in $files; do
 		[ -s "$dir/$f" ] || return 1
 	done
+	if [ ${#san_extra[@]} -gt 0 ]; then
+		names=$(openssl x509 -in "$dir/server.pem" -noout \
+		    -ext subjectAltName 2>/dev/null | tr -d ' \n') || return 1
+		for n in "${san_extra[@]}"; do
+			case ",$names," in
+			*",DNS:$n,"*) ;;
+			*) return 1 ;;
+			esac
+		done
+	fi
 	openssl verify -CAfile "$dir/ca.pem" "$dir/server.pem" \
 	    "$dir/commserve.pem" >/dev/null 2>&1
 }
@@ -81,7 +114,7 @@ ca rogue-ca "rogue CA"
 leaf server kmsd ca "basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost"
+subjectAltName=$san"
 leaf commserve commserve ca "$client_ext"
 leaf other other ca "$client_ext"
 leaf rogue commserve rogue-ca "$client_ext"
