@@ -15,23 +15,32 @@
 #include "log.h"
 #include "util.h"
 
+#define MK_AAD_MAX	(16 + 8 + DB_NAME_MAX)
+
+/*
+ * The scrambled master key's AAD binds both its key set and its own id, so
+ * a row whose master key id was changed no longer opens.
+ */
 static void
-mk_aad(int64_t key_set_id, uint8_t aad[32], size_t *len)
+mk_aad(int64_t key_set_id, const char *key_id, uint8_t aad[MK_AAD_MAX],
+    size_t *len)
 {
-	uint8_t	id[8];
+	uint8_t	id[8 + DB_NAME_MAX];
+	size_t	n = strnlen(key_id, DB_NAME_MAX - 1);
 
 	be64_put(id, (uint64_t)key_set_id);
-	localkey_aad(aad, len, "keyflow mk", id, sizeof(id));
+	memcpy(id + 8, key_id, n);
+	localkey_aad(aad, len, "keyflow mk", id, 8 + n);
 }
 
 static int
-unscramble(struct cs *cs, int64_t key_set_id, const struct db_blob *blob,
-    uint8_t mk[KF_KEY_LEN])
+unscramble(struct cs *cs, int64_t key_set_id, const char *key_id,
+    const struct db_blob *blob, uint8_t mk[KF_KEY_LEN])
 {
-	uint8_t	aad[32];
+	uint8_t	aad[MK_AAD_MAX];
 	size_t	aadlen;
 
-	mk_aad(key_set_id, aad, &aadlen);
+	mk_aad(key_set_id, key_id, aad, &aadlen);
 	if (blob->len != KF_KEY_LEN + KF_WRAP_OVERHEAD)
 		return -1;
 	return crypto_unwrap(cs->local_key, aad, aadlen, blob->data,
@@ -44,7 +53,7 @@ builtin_create_master(struct cs *cs, const struct db_kms *kms,
     const char *trace_id, const char *label, int64_t key_set_id,
     struct kms_wrapped_kek *out, char *err, size_t errcap)
 {
-	uint8_t	mk[KF_KEY_LEN], aad[32], uuid[16];
+	uint8_t	mk[KF_KEY_LEN], aad[MK_AAD_MAX], uuid[16];
 	char	hex[33];
 	size_t	aadlen;
 	int	rc = -1;
@@ -59,7 +68,7 @@ builtin_create_master(struct cs *cs, const struct db_kms *kms,
 	snprintf(out->key_id, sizeof(out->key_id), "builtin-%.8s-%.4s-%.4s-"
 	    "%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 	/* The built-in KMS keeps its keys scrambled in the CommServe DB. */
-	mk_aad(key_set_id, aad, &aadlen);
+	mk_aad(key_set_id, out->key_id, aad, &aadlen);
 	out->scrambled_mk.len = KF_KEY_LEN + KF_WRAP_OVERHEAD;
 	if (crypto_wrap(cs->local_key, aad, aadlen, mk, KF_KEY_LEN,
 	    out->scrambled_mk.data) == -1) {
@@ -87,7 +96,8 @@ builtin_encrypt_kek(struct cs *cs, const struct db_kms *kms,
 	int	rc = -1;
 
 	(void)kms;
-	if (unscramble(cs, key_set_id, &w->scrambled_mk, mk) == -1) {
+	if (unscramble(cs, key_set_id, w->key_id, &w->scrambled_mk,
+	    mk) == -1) {
 		snprintf(err, errcap, "built-in KMS: master key %s does not "
 		    "open", w->key_id);
 		goto done;
@@ -121,7 +131,8 @@ builtin_get_master(struct cs *cs, const struct db_kms *kms,
 {
 	(void)kms;
 	(void)trace_id;
-	if (unscramble(cs, ks->id, &ks->scrambled_mk, mk) == -1) {
+	if (unscramble(cs, ks->id, ks->master_key_id, &ks->scrambled_mk,
+	    mk) == -1) {
 		snprintf(err, errcap, "built-in KMS: the scrambled master key "
 		    "%s does not open under this CommServe's local key "
 		    "(wrong state directory, or a tampered row)",
