@@ -148,6 +148,9 @@ void	job_json(struct json *, const void *item);
 /* job_wait.c */
 int	job_follow(struct cli *, struct wire_msg *info);
 
+/* cmd_verify.c */
+int	cmd_verify(struct cli *, const struct cli_args *);
+
 /* cmd_trace.c */
 int	cmd_trace(struct cli *, const struct cli_args *);
 

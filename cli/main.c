@@ -57,6 +57,11 @@ static const struct cli_optdef restore_opts[] = {
 	{ "no-wait", CLI_FLAG, 0 },
 	{ NULL, CLI_FLAG, 0 }
 };
+static const struct cli_optdef verify_opts[] = {
+	{ "decrypt", CLI_FLAG, 0 },
+	{ "client", CLI_VALUE, 0 },
+	{ NULL, CLI_FLAG, 0 }
+};
 static const struct cli_optdef jobs_opts[] = {
 	{ "limit", CLI_VALUE, 0 },
 	{ NULL, CLI_FLAG, 0 }
@@ -104,6 +109,12 @@ static const struct cli_command commands[] = {
 	  "[--no-wait]", NULL,
 	  "Restore backup job JOB into absolute directory DIR on the client "
 	  "that backed it up (or NAME); only paths P if given." },
+	{ "verify", NULL, cmd_verify, 1, 1, verify_opts,
+	  "verify JOB [--decrypt [--client NAME]]", NULL,
+	  "Check backup job JOB's stored container without keys (every "
+	  "frame's CRCs, order and lengths); with --decrypt also open every "
+	  "chunk and check every file's SHA-256 on the client, writing "
+	  "nothing." },
 	{ "jobs", NULL, cmd_jobs, 0, 0, jobs_opts,
 	  "jobs [--limit N]", NULL,
 	  "List the most recent jobs." },

@@ -320,6 +320,11 @@ restore_data(struct restore *r)
 		if ((msg = fetch_error(r->fetch, &code)) != NULL)
 			job_fail(r->job, code, "%s, restoring %s", msg,
 			    restore_cur_path(r));
+		else if (r->job->err == KF__KF_ERR__ERR_INTEGRITY &&
+		    (len = strlen(r->job->errmsg)) < sizeof(r->job->errmsg))
+			/* The MediaAgent refused a damaged chunk: add the file. */
+			snprintf(r->job->errmsg + len, sizeof(r->job->errmsg) -
+			    len, ", restoring %s", restore_cur_path(r));
 		return -1;
 	}
 	if (r->cur < r->nsel && !(r->sel[r->cur]->type == STREAM_END &&
@@ -331,11 +336,20 @@ restore_data(struct restore *r)
 	return 0;
 }
 
+/* keyflow verify --decrypt: everything is checked, nothing written. */
+static int
+restore_verify_only(const Kf__RestoreOrder *o)
+{
+	return o->has_verify_only && o->verify_only;
+}
+
 static int
 restore_check_order(struct job *j, const Kf__RestoreOrder *o)
 {
 	if (job_check_order(j, o->chunk_size, o->mediaagent_endpoint) == -1)
 		return -1;
+	if (restore_verify_only(o))
+		return 0;
 	if (o->dest_dir[0] != '/' || strlen(o->dest_dir) > KF_PATH_MAX)
 		return job_fail(j, KF__KF_ERR__ERR_INVALID, "destination "
 		    "\"%s\" is not an absolute path", o->dest_dir);
@@ -359,8 +373,8 @@ restore_prepare(struct restore *r)
 	    catalog_fetch(j, r->order, &r->cat, &r->ncat) == -1 ||
 	    restore_select(r) == -1 || restore_ranges(r) == -1)
 		return -1;
-	if ((r->rw = rw_new(j, r->order->dest_dir, r->order->overwrite)) ==
-	    NULL)
+	if ((r->rw = rw_new(j, restore_verify_only(r->order) ? NULL :
+	    r->order->dest_dir, r->order->overwrite)) == NULL)
 		return -1;
 	j->ma = wire_socket(j->client->zctx, ZMQ_DEALER,
 	    r->order->mediaagent_endpoint, 0);
@@ -380,23 +394,29 @@ restore_finish(struct restore *r)
 	Kf__JobDone	 d = KF__JOB_DONE__INIT;
 	struct job	*j = r->job;
 	uint64_t	 n = fetch_chunks(r->fetch), b = fetch_bytes(r->fetch);
+	const char	*done = "wrote", *to = " to ", *dest = r->order->dest_dir;
 
+	if (restore_verify_only(r->order)) {
+		done = "verified";
+		to = ", writing nothing";
+		dest = "";
+	}
 	if (rw_finish(r->rw) == -1)
 		return -1;
 	job_progress(j, r->files, r->bytes, r->files_total, r->bytes_total, 1);
 	trace_step(j->client->trace, j->trace_id, "restore", 7, NULL, b,
 	    "decrypted %llu chunks (%llu bytes) with the job's DEK and "
-	    "verified every tag and each file's SHA-256; wrote %llu files to "
-	    "%s", (unsigned long long)n, (unsigned long long)b,
-	    (unsigned long long)r->files, r->order->dest_dir);
+	    "verified every tag and each file's SHA-256; %s %llu files%s%s",
+	    (unsigned long long)n, (unsigned long long)b, done,
+	    (unsigned long long)r->files, to, dest);
 	d.files = r->files;
 	d.bytes = r->bytes;
 	if (job_done(j, &d) == -1)
 		return -1;
-	log_info("job %llu: restored %llu entries (%llu bytes) of backup job "
-	    "%llu to %s", (unsigned long long)j->id,
-	    (unsigned long long)r->files, (unsigned long long)r->bytes,
-	    (unsigned long long)r->order->backup_job, r->order->dest_dir);
+	log_info("job %llu: %s %llu entries (%llu bytes) of backup job %llu%s%s",
+	    (unsigned long long)j->id, done, (unsigned long long)r->files,
+	    (unsigned long long)r->bytes,
+	    (unsigned long long)r->order->backup_job, to, dest);
 	return 0;
 }
 
@@ -416,8 +436,9 @@ restore_run(struct job *j)
 	    "%llu to %s from %zu chunk runs", (unsigned long long)j->id,
 	    (unsigned long long)r->files_total,
 	    (unsigned long long)r->bytes_total,
-	    (unsigned long long)r->order->backup_job, r->order->dest_dir,
-	    r->nranges);
+	    (unsigned long long)r->order->backup_job,
+	    restore_verify_only(r->order) ? "nowhere (verify only)" :
+	    r->order->dest_dir, r->nranges);
 	job_progress(j, 0, 0, r->files_total, r->bytes_total, 1);
 	if (restore_data(r) == -1 || restore_finish(r) == -1)
 		goto fail;

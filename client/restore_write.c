@@ -12,6 +12,9 @@
  * asked for.  Symlinks go through a temporary name too.  Directories get
  * their mode and mtime at the very end, deepest first, so writing their
  * children does not disturb them.  A failure leaves no temporary file.
+ *
+ * With no destination (keyflow verify --decrypt) the writer only hashes:
+ * every file's SHA-256 is still checked and nothing is written anywhere.
  */
 #include <sys/stat.h>
 
@@ -33,6 +36,7 @@
 struct rwriter {
 	struct job	*job;		/* errors */
 	const char	*dest;		/* destination, for sentences */
+	int		 verify_only;	/* no destination: hash, write nothing */
 	int		 destfd;	/* the destination directory */
 	int		 overwrite;	/* replace existing files */
 	char		*pdir;		/* cached parent directory path */
@@ -61,7 +65,9 @@ rw_new(struct job *j, const char *dest, int overwrite)
 	rw->job = j;
 	rw->dest = dest;
 	rw->overwrite = overwrite;
-	rw->pfd = rw->tmpfd = rw->tmpdir = -1;
+	rw->pfd = rw->tmpfd = rw->tmpdir = rw->destfd = -1;
+	if ((rw->verify_only = dest == NULL))
+		return rw;
 	rw->destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rw->destfd == -1) {
 		job_fail(j, KF__KF_ERR__ERR_IO, "cannot open destination "
@@ -304,7 +310,7 @@ rw_create_tmp(struct rwriter *rw, const struct restore_entry *e)
 int
 rw_file_begin(struct rwriter *rw, const struct restore_entry *e)
 {
-	if (rw_create_tmp(rw, e) == -1)
+	if (!rw->verify_only && rw_create_tmp(rw, e) == -1)
 		return -1;
 	if ((rw->sha = sha256_new()) == NULL) {
 		rw_discard(rw);
@@ -321,7 +327,7 @@ rw_file_write(struct rwriter *rw, const uint8_t *buf, size_t len)
 	if (rw->cur == NULL)
 		return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL, "file data "
 		    "outside a file");
-	if (util_write_all(rw->tmpfd, buf, len) == -1) {
+	if (!rw->verify_only && util_write_all(rw->tmpfd, buf, len) == -1) {
 		rw_io_fail(rw, "cannot write", rw->cur->path);
 		rw_discard(rw);
 		return -1;
@@ -357,6 +363,10 @@ rw_file_end(struct rwriter *rw)
 		rw_discard(rw);
 		return -1;
 	}
+	if (rw->verify_only) {
+		rw_discard(rw);
+		return 0;
+	}
 	rw_times(e, ts);
 	if (fchmod(rw->tmpfd, e->mode) == -1 ||
 	    futimens(rw->tmpfd, ts) == -1) {
@@ -385,6 +395,8 @@ rw_symlink(struct rwriter *rw, const struct restore_entry *e)
 {
 	struct timespec	 ts[2];
 
+	if (rw->verify_only)
+		return 0;
 	if (rw_create_tmp(rw, e) == -1)
 		return -1;
 	rw_times(e, ts);
@@ -410,6 +422,8 @@ rw_dir(struct rwriter *rw, const struct restore_entry *e)
 	size_t				 cap;
 	int				 dirfd;
 
+	if (rw->verify_only)
+		return 0;
 	if ((dirfd = rw_parent(rw, e->path, &leaf)) == -1)
 		return -1;
 	if (mkdirat(dirfd, leaf, 0700) == -1) {
@@ -449,6 +463,8 @@ rw_finish(struct rwriter *rw)
 	size_t				 i;
 	int				 dirfd, fd;
 
+	if (rw->verify_only)
+		return 0;
 	for (i = rw->ndirs; i-- > 0; ) {
 		e = rw->dirs[i];
 		if ((dirfd = rw_parent(rw, e->path, &leaf)) == -1)

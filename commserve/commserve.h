@@ -230,6 +230,7 @@ struct job_rt {
 	char		**paths;		/* backup or restore paths */
 	size_t		 npaths;
 	int		 overwrite;		/* restore */
+	int		 verify_only;		/* restore: write nothing */
 	int		 accepted;		/* MediaAgent accepted it */
 	int64_t		 announced_ms;		/* when it was announced */
 	int64_t		 active_ms;		/* last sign of life */
@@ -278,6 +279,11 @@ void	restore_start(struct req *);
 void	restore_send_order(struct cs *, struct job_rt *);
 void	restore_catalog_get(struct req *);
 void	restore_job_done(struct req *, struct job_rt *, const Kf__JobDone *);
+
+/* verify.c */
+void	verify_start(struct req *);
+void	verify_result(struct req *);
+void	verify_expire(struct cs *);
 
 /* events.c */
 void	events_sink(void *arg, const Kf__TraceEvent *);

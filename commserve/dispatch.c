@@ -47,6 +47,8 @@ static const struct handler handlers[] = {
 	{ KF__MSG_TYPE__JOB_LIST, ANYONE, 1, jobs_job_list },
 	{ KF__MSG_TYPE__JOB_GET, ANYONE, 1, jobs_job_get },
 	{ KF__MSG_TYPE__CATALOG_GET, ANYONE, 1, restore_catalog_get },
+	{ KF__MSG_TYPE__VERIFY_START, ANYONE, 1, verify_start },
+	{ KF__MSG_TYPE__VERIFY_RESULT, ANYONE, 0, verify_result },
 	{ KF__MSG_TYPE__JOB_PROGRESS, ANYONE, 0, jobs_progress },
 	{ KF__MSG_TYPE__CATALOG_BATCH, ANYONE, 1, backup_catalog_batch },
 	{ KF__MSG_TYPE__JOB_DONE, ANYONE, 1, jobs_done },

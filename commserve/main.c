@@ -234,6 +234,7 @@ main(int argc, char **argv)
 			peers_expire(&cs);
 			jobs_expire(&cs);
 			kekcache_expire(cs.keks);
+			verify_expire(&cs);
 			next_tick = util_mono_ms() + TICK_MS;
 		}
 	}

@@ -161,6 +161,7 @@ restore_setup_job(struct cs *cs, struct job_rt *j, const Kf__RestoreStart *rs,
 	j->chunk_size = src->chunk_size;
 	j->chunks = src->chunks;
 	j->overwrite = rs->has_overwrite && rs->overwrite;
+	j->verify_only = rs->has_verify_only && rs->verify_only;
 	(void)cs;
 	return jobs_set_paths(j, rs->paths, rs->n_paths);
 }
@@ -303,6 +304,8 @@ restore_send_order(struct cs *cs, struct job_rt *j)
 	o.n_paths = j->npaths;
 	o.paths = j->paths;
 	o.overwrite = j->overwrite;
+	o.has_verify_only = j->verify_only;
+	o.verify_only = j->verify_only;
 	o.mediaagent_endpoint = j->ma_endpoint;
 	o.dek = &sk;
 	o.chunk_size = j->chunk_size;

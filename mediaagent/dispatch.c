@@ -37,6 +37,8 @@ static const struct handler handlers[] = {
 	  session_announce },
 	{ KF__MSG_TYPE__CONTAINER_DISCARD, MA_FROM_CS, &kf__job_ref__descriptor,
 	  session_discard },
+	{ KF__MSG_TYPE__CONTAINER_VERIFY, MA_FROM_CS,
+	  &kf__container_verify__descriptor, verify_container },
 	{ KF__MSG_TYPE__STREAM_OPEN, MA_FROM_CLIENT,
 	  &kf__stream_open__descriptor, store_open },
 	{ KF__MSG_TYPE__CHUNK_PUT, MA_FROM_CLIENT, &kf__chunk_put__descriptor,

@@ -151,4 +151,7 @@ int	 serve_read(struct ma *, struct ma_req *);
 void	 serve_finish(struct ma *, struct ma_job *);
 void	 serve_release(struct ma_job *);
 
+/* verify.c */
+int	 verify_container(struct ma *, struct ma_req *);
+
 #endif
