@@ -16,20 +16,47 @@
  * so a failed pool creation leaves nothing behind on the KMS either.
  *
  * Each call opens its own connection (pool creation and restores are rare)
- * and closes it before returning.  The trace id travels as the Client
+ * and closes it before returning.  Fetching a master key (a restore, or a
+ * backup whose KEK is not cached) retries the connection a few times when
+ * the KMS does not answer at all, so a KMS that is restarting does not fail
+ * the job; see kmip_connect_retry.  The trace id travels as the Client
  * Correlation Value when the KMS row says so (kmsd shows its own steps in
  * the trace; PyKMIP refuses the field).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commserve.h"
 #include "kmip/client.h"
 #include "log.h"
+#include "util.h"
 
-struct kmip_client *
-kms_kmip_open(const struct db_kms *kms, char *err, size_t errcap)
+/*
+ * Retrying a KMS that does not answer.  commserved serves every peer from
+ * one single-threaded loop, so whatever a retry waits stalls all of
+ * CommServe: the whole sequence is bounded.  At most KMS_ATTEMPTS
+ * connections, each with a TCP + TLS bound of KMS_RETRY_CONNECT_MS, the
+ * pauses of kms_retry_pause_ms between them, and no new attempt that could
+ * end after KMS_RETRY_BUDGET_MS: 3 x 1.2 s + 0.2 s + 0.8 s = 4.6 s at worst
+ * (about 1 s when the KMS refuses connections outright).  A KMS that
+ * takes the connection but never answers Discover Versions costs one read
+ * timeout (KMIP_CLIENT_READ_MS), after which the budget allows no retry.
+ * Only the connection is retried, before anything is asked of the KMS, so no
+ * request is ever sent twice.
+ */
+#define KMS_ATTEMPTS		3	/* connections tried at most */
+#define KMS_RETRY_CONNECT_MS	1200	/* TCP + TLS bound of each */
+#define KMS_RETRY_BUDGET_MS	5000	/* no attempt may end later */
+
+static const int kms_retry_pause_ms[KMS_ATTEMPTS - 1] = { 200, 800 };
+
+/* A client for kms; connect_ms 0 is the client's default bound. */
+static struct kmip_client *
+kmip_open_with(const struct db_kms *kms, int connect_ms, char *err,
+    size_t errcap)
 {
 	struct kmip_client_conf	cf;
 
@@ -39,7 +66,76 @@ kms_kmip_open(const struct db_kms *kms, char *err, size_t errcap)
 	cf.cert = kms->cert;
 	cf.key = kms->key;
 	cf.send_correlation = kms->send_correlation;
+	cf.connect_ms = connect_ms;
 	return kmip_client_new(&cf, err, errcap);
+}
+
+struct kmip_client *
+kms_kmip_open(const struct db_kms *kms, char *err, size_t errcap)
+{
+	return kmip_open_with(kms, 0, err, errcap);
+}
+
+static void
+kmip_pause_ms(int ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * A client of kms, connected and with its protocol version negotiated, or
+ * NULL with a sentence in err.  A failure in which the server never
+ * answered in KMIP (kmip_client_reason() is 0: connection refused or
+ * reset, no answer in time, no TLS session) is worth another attempt: the
+ * KMS may be restarting.  A KMIP refusal (Permission Denied and the like)
+ * is the server's answer and final, as is a configuration we cannot load.
+ */
+static struct kmip_client *
+kmip_connect_retry(const struct db_kms *kms, char *err, size_t errcap)
+{
+	struct kmip_client	*c;
+	int64_t			 t0 = util_mono_ms(), spent;
+	size_t			 n;
+	int			 i, final;
+
+	if ((c = kmip_open_with(kms, KMS_RETRY_CONNECT_MS, err, errcap)) ==
+	    NULL)
+		return NULL;
+	for (i = 0;; i++) {
+		if (kmip_client_connect(c) == 0) {
+			if (i > 0)
+				log_info("KMS %s: connected at attempt %d of "
+				    "%d", kms->name, i + 1, KMS_ATTEMPTS);
+			return c;
+		}
+		snprintf(err, errcap, "%s", kmip_client_error(c));
+		final = kmip_client_reason(c) != 0;
+		kmip_client_disconnect(c);
+		spent = util_mono_ms() - t0;
+		final = final || i + 1 == KMS_ATTEMPTS ||
+		    spent + kms_retry_pause_ms[i] + KMS_RETRY_CONNECT_MS >
+		    KMS_RETRY_BUDGET_MS;
+		if (final)
+			break;
+		log_warnx("KMS %s: attempt %d of %d failed after %lld ms, "
+		    "retrying in %d ms: %s", kms->name, i + 1, KMS_ATTEMPTS,
+		    (long long)spent, kms_retry_pause_ms[i], err);
+		kmip_pause_ms(kms_retry_pause_ms[i]);
+	}
+	log_warnx("KMS %s: attempt %d of %d failed after %lld ms, giving up: "
+	    "%s", kms->name, i + 1, KMS_ATTEMPTS, (long long)spent, err);
+	if (i > 0) {
+		n = strlen(err);
+		snprintf(err + n, errcap - n, " (%d attempts over %lld ms)",
+		    i + 1, (long long)spent);
+	}
+	kmip_client_free(&c);
+	return NULL;
 }
 
 /* The client's error, with a hint when the correlation value may be it. */
@@ -213,7 +309,10 @@ kmip_encrypt_kek(struct cs *cs, const struct db_kms *kms,
 	return rc;
 }
 
-/* Seed restore step 2, the KMS's side: KMIP Get of the master key. */
+/*
+ * Seed restore step 2, the KMS's side: KMIP Get of the master key (also
+ * how a backup without a cached KEK gets it), the connection retried.
+ */
 static int
 kmip_get_master(struct cs *cs, const struct db_kms *kms,
     const char *trace_id, const struct db_key_set *ks,
@@ -224,7 +323,7 @@ kmip_get_master(struct cs *cs, const struct db_kms *kms,
 	int			 rc = -1;
 
 	(void)cs;
-	if ((c = kms_kmip_open(kms, err, errcap)) == NULL)
+	if ((c = kmip_connect_retry(kms, err, errcap)) == NULL)
 		return -1;
 	if (kmip_client_get_key(c, ks->master_key_id, trace_id, mk,
 	    KF_KEY_LEN, &n) == -1)
