@@ -125,7 +125,8 @@ int	keys_seal_for_client(struct cs *, const char *client, uint64_t job,
 	    const uint8_t dek[KF_KEY_LEN], const uint8_t token[KF_TOKEN_LEN],
 	    Kf__SealedKey *out, uint8_t *store, size_t storecap);
 int	keys_kek_for_backup(struct cs *, const struct db_key_set *,
-	    uint8_t kek[KF_KEY_LEN], const char **how);
+	    uint8_t kek[KF_KEY_LEN], const char **how, char *err,
+	    size_t errcap);
 
 /* kekcache.c */
 struct kek_cache *kekcache_new(void);

@@ -176,12 +176,12 @@ keys_seal_for_client(struct cs *cs, const char *client, uint64_t job,
  */
 int
 keys_kek_for_backup(struct cs *cs, const struct db_key_set *ks,
-    uint8_t kek[KF_KEY_LEN], const char **how)
+    uint8_t kek[KF_KEY_LEN], const char **how, char *err, size_t errcap)
 {
 	const struct kms_backend	*be;
 	struct db_kms			 kms;
 	uint8_t				 mk[KF_KEY_LEN];
-	char				 err[512], tid[64];
+	char				 tid[64];
 	int				 rc;
 
 	if (kekcache_get(cs->keks, ks->id, kek) == 0) {
@@ -190,20 +190,19 @@ keys_kek_for_backup(struct cs *cs, const struct db_key_set *ks,
 	}
 	if (db_kms_get(cs->db, ks->kms_id, &kms) != DB_OK ||
 	    (be = kms_backend_for(&kms)) == NULL) {
-		log_warnx("key set %lld: its KMS is unknown",
+		snprintf(err, errcap, "key set %lld: its KMS is unknown",
 		    (long long)ks->id);
 		return -1;
 	}
 	snprintf(tid, sizeof(tid), "keyset/%lld", (long long)ks->id);
-	if (be->get_master(cs, &kms, tid, ks, mk, err, sizeof(err)) == -1) {
-		log_warnx("key set %lld: %s", (long long)ks->id, err);
+	if (be->get_master(cs, &kms, tid, ks, mk, err, errcap) == -1)
 		return -1;
-	}
 	rc = keys_decrypt_kek(ks, mk, kek);
 	crypto_wipe(mk, sizeof(mk));
 	if (rc == -1) {
-		log_warnx("key set %lld: the KEK does not open under its "
-		    "master key", (long long)ks->id);
+		snprintf(err, errcap, "key set %lld: the KEK does not open "
+		    "under master key %s", (long long)ks->id,
+		    ks->master_key_id);
 		return -1;
 	}
 	kekcache_put(cs->keks, ks->id, kek, cs->conf.kek_cache_s);
