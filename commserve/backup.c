@@ -35,10 +35,12 @@ backup_paths_valid(struct req *r, const Kf__BackupStart *b)
 	}
 	for (i = 0; i < b->n_paths; i++) {
 		len = strlen(b->paths[i]);
-		if (b->paths[i][0] != '/' || len >= KF_PATH_MAX) {
+		if (b->paths[i][0] != '/' || len >= KF_PATH_MAX ||
+		    strstr(b->paths[i], "/../") != NULL ||
+		    (len >= 3 && strcmp(b->paths[i] + len - 3, "/..") == 0)) {
 			cs_error(r, KF__KF_ERR__ERR_INVALID, "path \"%.200s\" "
-			    "must be absolute and shorter than %d bytes",
-			    b->paths[i], KF_PATH_MAX);
+			    "must be absolute, without '..', and shorter than "
+			    "%d bytes", b->paths[i], KF_PATH_MAX);
 			return 0;
 		}
 	}
@@ -90,7 +92,7 @@ backup_start(struct req *r)
 	struct db_job		 d;
 	struct job_rt		*j = NULL;
 	uint8_t			 kek[KF_KEY_LEN];
-	char			 tid[64];
+	char			 tid[64], why[512];
 	const char		*how = "";
 	int			 rc;
 
@@ -164,13 +166,13 @@ backup_start(struct req *r)
 	snprintf(j->mount_path, sizeof(j->mount_path), "%s", pool.mount_path);
 	j->chunk_size = d.chunk_size;
 
-	if (keys_kek_for_backup(cs, &ks, kek, &how) == -1) {
+	if (keys_kek_for_backup(cs, &ks, kek, &how, why, sizeof(why)) == -1) {
 		jobs_fail(cs, j, KF__KF_ERR__ERR_KMS, "cannot obtain the KEK "
-		    "of pool %s from KMS %s: no cached KEK and the KMS did not "
-		    "provide the master key", pool.name, pool.kms);
+		    "of pool %s from KMS %s (no cached KEK): %s", pool.name,
+		    pool.kms, why);
 		cs_error(r, KF__KF_ERR__ERR_KMS, "job %lld: cannot obtain the "
-		    "KEK of pool %s from KMS %s", (long long)d.id, pool.name,
-		    pool.kms);
+		    "KEK of pool %s from KMS %s (no cached KEK): %s",
+		    (long long)d.id, pool.name, pool.kms, why);
 		return;
 	}
 	if (backup_generate_dek(cs, tid, j) == -1 ||
@@ -211,16 +213,9 @@ backup_send_order(struct cs *cs, struct job_rt *j)
 	uint8_t		 store[sizeof(struct sealed_key)];
 	char		 tid[64];
 
-	p = peers_find(cs, PEER_CLIENT, j->client);
-	if (!peers_alive(p) || keys_seal_for_client(cs, j->client,
-	    (uint64_t)j->id, j->dek, j->token, &sk, store,
-	    sizeof(store)) == -1) {
-		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot send "
-		    "the job to client %s", j->client);
+	if ((p = jobs_seal_for_client(cs, j, &sk, store,
+	    sizeof(store))) == NULL)
 		return;
-	}
-	crypto_wipe(j->dek, sizeof(j->dek));
-	j->have_dek = 0;
 	o.job = (uint64_t)j->id;
 	o.n_paths = j->npaths;
 	o.paths = j->paths;

@@ -264,6 +264,8 @@ void	jobs_done(struct req *);
 void	jobs_accepted(struct req *);
 void	jobs_ma_error(struct req *);
 int	jobs_announce(struct cs *, struct job_rt *);
+struct peer *jobs_seal_for_client(struct cs *, struct job_rt *,
+	    Kf__SealedKey *, uint8_t *store, size_t storecap);
 void	jobs_fill_info(const struct db_job *, Kf__JobInfo *,
 	    const struct job_rt *);
 int	jobs_set_paths(struct job_rt *, char **paths, size_t n);

@@ -137,6 +137,30 @@ jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
 	jobs_remove(cs, j);
 }
 
+/*
+ * Seal the job's DEK and token for its client (backup step 3, restore
+ * step 5), then forget the DEK.  The client's connection, or NULL when it
+ * is gone or the seal failed: the job has then been failed.  store holds
+ * the bytes sk points into; the caller wipes it after sending.
+ */
+struct peer *
+jobs_seal_for_client(struct cs *cs, struct job_rt *j, Kf__SealedKey *sk,
+    uint8_t *store, size_t storecap)
+{
+	struct peer	*p;
+
+	p = peers_find(cs, PEER_CLIENT, j->client);
+	if (!peers_alive(p) || keys_seal_for_client(cs, j->client,
+	    (uint64_t)j->id, j->dek, j->token, sk, store, storecap) == -1) {
+		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot send "
+		    "the job to client %s", j->client);
+		return NULL;
+	}
+	crypto_wipe(j->dek, sizeof(j->dek));
+	j->have_dek = 0;
+	return p;
+}
+
 int
 jobs_announce(struct cs *cs, struct job_rt *j)
 {

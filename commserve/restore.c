@@ -288,16 +288,9 @@ restore_send_order(struct cs *cs, struct job_rt *j)
 	char		 tid[64];
 	int		 rc;
 
-	p = peers_find(cs, PEER_CLIENT, j->client);
-	if (!peers_alive(p) || keys_seal_for_client(cs, j->client,
-	    (uint64_t)j->id, j->dek, j->token, &sk, store,
-	    sizeof(store)) == -1) {
-		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot send "
-		    "the job to client %s", j->client);
+	if ((p = jobs_seal_for_client(cs, j, &sk, store,
+	    sizeof(store))) == NULL)
 		return;
-	}
-	crypto_wipe(j->dek, sizeof(j->dek));
-	j->have_dek = 0;
 	o.job = (uint64_t)j->id;
 	o.backup_job = (uint64_t)j->backup_job;
 	o.dest_dir = j->dest_dir;
