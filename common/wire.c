@@ -44,6 +44,8 @@ static const struct wire_type wire_types[] = {
 	T(KMS_LIST, "kms list", list_request, 0),
 	T(CATALOG_GET, "catalog get", catalog_get, 0),
 	T(KMS_ADD, "kms add", kms_add, 0),
+	T(VERIFY_START, "verify start", verify_start, 0),
+	T(VERIFY_RESULT, "verify result", verify_result, 0),
 	T(KMS_INFO, "kms info", kms_info, 0),
 	T(POOL_INFO, "pool info", pool_info, 0),
 	T(CLIENT_INFO, "client info", client_info, 0),
@@ -59,6 +61,7 @@ static const struct wire_type wire_types[] = {
 	T(CONTAINER_COMMITTED, "container committed", container_committed, 0),
 	T(CONTAINER_DISCARD, "container discard", job_ref, 0),
 	T(JOB_ACCEPTED, "job accepted", job_ref, 0),
+	T(CONTAINER_VERIFY, "container verify", container_verify, 0),
 	T(BACKUP_ORDER, "backup order", backup_order, 0),
 	T(RESTORE_ORDER, "restore order", restore_order, 0),
 	T(JOB_PROGRESS, "job progress", job_progress, 0),
@@ -175,6 +178,72 @@ fail_msg(kf_err_t *err, char *errmsg, size_t errcap, kf_err_t code,
 	return -1;
 }
 
+/* Read a varint at p[*i]; -1 past the end. */
+static int
+raw_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+	unsigned	shift;
+
+	*v = 0;
+	for (shift = 0; shift < 64 && *i < len; shift += 7) {
+		*v |= (uint64_t)(p[*i] & 0x7f) << shift;
+		if ((p[(*i)++] & 0x80) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * 1 if a string field of the raw body (or of a message nested in it)
+ * carries a NUL: protobuf-c hands it to C cut at the NUL, so "lo\0cal"
+ * would reach a handler as "local".
+ */
+static int
+raw_has_nul(const ProtobufCMessageDescriptor *desc, const uint8_t *p,
+    size_t len, int depth)
+{
+	const ProtobufCFieldDescriptor	*fd;
+	uint64_t			 key, n;
+	size_t				 i = 0;
+
+	if (depth > 16)
+		return 1;
+	while (i < len) {
+		if (raw_varint(p, len, &i, &key) == -1)
+			return 1;
+		switch (key & 7) {
+		case 0:
+			if (raw_varint(p, len, &i, &n) == -1)
+				return 1;
+			break;
+		case 1:
+		case 5:
+			n = (key & 7) == 1 ? 8 : 4;
+			if (n > len - i)
+				return 1;
+			i += n;
+			break;
+		case 2:
+			if (raw_varint(p, len, &i, &n) == -1 || n > len - i)
+				return 1;
+			fd = key >> 3 > UINT32_MAX ? NULL :
+			    protobuf_c_message_descriptor_get_field(desc,
+			    (unsigned)(key >> 3));
+			if (fd != NULL && fd->type == PROTOBUF_C_TYPE_STRING &&
+			    memchr(p + i, 0, n) != NULL)
+				return 1;
+			if (fd != NULL && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+			    raw_has_nul(fd->descriptor, p + i, n, depth + 1))
+				return 1;
+			i += n;
+			break;
+		default:
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int
 wire_recv(void *sock, int router, struct wire_msg *m, kf_err_t *err,
     char *errmsg, size_t errcap, int flags)
@@ -254,6 +323,14 @@ wire_recv(void *sock, int router, struct wire_msg *m, kf_err_t *err,
 	}
 	m->body = protobuf_c_message_unpack(t->desc, NULL, len,
 	    zmq_msg_data(&f));
+	if (m->body != NULL && raw_has_nul(t->desc, zmq_msg_data(&f), len,
+	    0)) {
+		zmq_msg_close(&f);
+		wire_msg_clear(m);
+		drain(sock);
+		return fail_msg(err, errmsg, errcap, KF__KF_ERR__ERR_INVALID,
+		    "%s: a text field carries a NUL byte", t->name);
+	}
 	zmq_msg_close(&f);
 	if (m->body == NULL) {
 		drain(sock);

@@ -11,6 +11,7 @@
  * its catalog in one transaction, once the MediaAgent's report of the
  * durable container and the client's own account agree.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,9 @@ catalog_entry_check(const struct job_rt *j, const Kf__CatalogEntry *e,
 	if (stream_path_valid((const char *)e->path.data, e->path.len) != 0)
 		return snprintf(why, cap, "entry %llu: unsafe path",
 		    (unsigned long long)e->index), -1;
+	if (e->offset > INT64_MAX || e->size > INT64_MAX)
+		return snprintf(why, cap, "entry %llu: offset or size past "
+		    "2^63", (unsigned long long)e->index), -1;
 	if (e->mode > 07777 || e->mtime_nsec >= 1000000000u)
 		return snprintf(why, cap, "entry %llu: bad mode or time",
 		    (unsigned long long)e->index), -1;
