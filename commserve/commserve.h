@@ -58,6 +58,7 @@ struct peer {
 
 struct kek_cache;
 struct job_rt;
+struct job_unrecorded;
 struct kms_backend;
 
 /* The daemon's context. */
@@ -72,6 +73,7 @@ struct cs {
 	uint8_t		 local_key[KF_KEY_LEN];	/* scrambles keys at rest */
 	struct peer	*peers;		/* connected daemons */
 	struct job_rt	*jobs;		/* running jobs */
+	struct job_unrecorded *unrecorded; /* failures the DB did not take */
 	struct kek_cache *keks;		/* unwrapped KEKs, bounded time */
 };
 

@@ -18,6 +18,57 @@
 #include "log.h"
 #include "util.h"
 
+/*
+ * A job failure the database could not record (it was down): kept here and
+ * written at the next tick that finds the database back, so the job's row
+ * never stays `running`.
+ */
+struct job_unrecorded {
+	struct job_unrecorded	*next;			/* list link */
+	int64_t			 id;			/* jobs.id */
+	uint64_t		 files, bytes;		/* progress */
+	int			 code;			/* KfErr */
+	char			 text[DB_TEXT_MAX];	/* the sentence */
+};
+
+static void
+unrecorded_add(struct cs *cs, const struct job_rt *j, int code,
+    const char *text)
+{
+	struct job_unrecorded	*u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		log_warnx("job %lld: out of memory; it stays running until "
+		    "CommServe restarts", (long long)j->id);
+		return;
+	}
+	u->id = j->id;
+	u->files = j->files;
+	u->bytes = j->bytes;
+	u->code = code;
+	snprintf(u->text, sizeof(u->text), "%s", text);
+	u->next = cs->unrecorded;
+	cs->unrecorded = u;
+}
+
+static void
+unrecorded_retry(struct cs *cs)
+{
+	struct job_unrecorded	**up = &cs->unrecorded, *u;
+
+	while ((u = *up) != NULL) {
+		if (db_job_finish(cs->db, u->id, KF__JOB_STATE__JOB_FAILED,
+		    u->files, u->bytes, u->code, u->text) != DB_OK) {
+			up = &u->next;
+			continue;
+		}
+		log_info("job %lld: failure recorded now that the database "
+		    "answers", (long long)u->id);
+		*up = u->next;
+		free(u);
+	}
+}
+
 struct job_rt *
 jobs_new(struct cs *cs, int64_t id, int type)
 {
@@ -81,7 +132,14 @@ jobs_remove(struct cs *cs, struct job_rt *j)
 void
 jobs_free_all(struct cs *cs)
 {
-	struct job_rt	*j;
+	struct job_rt		*j;
+	struct job_unrecorded	*u;
+
+	/* Unrecorded failures become `interrupted` at the next start. */
+	while ((u = cs->unrecorded) != NULL) {
+		cs->unrecorded = u->next;
+		free(u);
+	}
 
 	while ((j = cs->jobs) != NULL) {
 		cs->jobs = j->next;
@@ -125,9 +183,11 @@ jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
 	log_warnx("job %lld failed: %s (%s)", (long long)j->id, text,
 	    wire_err_name(code));
 	if (db_job_finish(cs->db, j->id, KF__JOB_STATE__JOB_FAILED, j->files,
-	    j->bytes, code, text) != DB_OK)
-		log_warnx("job %lld: cannot record the failure: %s",
+	    j->bytes, code, text) != DB_OK) {
+		log_warnx("job %lld: cannot record the failure yet: %s",
 		    (long long)j->id, db_errmsg(cs->db));
+		unrecorded_add(cs, j, code, text);
+	}
 	/* A backup that did not commit leaves no container behind. */
 	if (j->type == KF__JOB_TYPE__JOB_BACKUP &&
 	    (ma = peers_find(cs, PEER_MEDIAAGENT, j->mediaagent)) != NULL) {
@@ -190,6 +250,9 @@ jobs_expire(struct cs *cs)
 	struct job_rt	*j, *next;
 	struct peer	*p;
 	int64_t		 now = util_mono_ms();
+
+	if (cs->unrecorded != NULL)
+		unrecorded_retry(cs);
 
 	for (j = cs->jobs; j != NULL; j = next) {
 		next = j->next;
