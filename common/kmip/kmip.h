@@ -167,7 +167,7 @@ enum kmip_op {
 	KMIP_OP_DISCOVER_VERSIONS = 0x1E,	/* 1.1 */
 	KMIP_OP_ENCRYPT = 0x1F,			/* 1.2 */
 	KMIP_OP_DECRYPT = 0x20,			/* 1.2 */
-	KMIP_OP_MAC = 0x23			/* 1.2, not implemented */
+	KMIP_OP_MAC = 0x23			/* 1.2; no keyflow peer offers it */
 };
 
 #define KMIP_OBJ_SYMMETRIC_KEY	0x02
