@@ -101,6 +101,22 @@ tcp_hostport_valid(const char *s)
 }
 
 int
+conf_name_valid(const char *s, size_t max)
+{
+	size_t	i, n = strlen(s);
+
+	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+int
 conf_endpoint_valid(const char *s)
 {
 	if (s == NULL)

@@ -19,6 +19,12 @@ int	conf_parse_u64(const char *s, uint64_t min, uint64_t max,
 /* Parse a size with an optional K/M/G/T suffix (powers of 1024). */
 int	conf_parse_size(const char *s, uint64_t min, uint64_t max,
 	    uint64_t *out);
+/*
+ * 1 when s is a name of a pool, client, MediaAgent or KMS: 1..max letters,
+ * digits, '-', '_' or '.', and not "." or "..".  One rule for every daemon.
+ */
+int	conf_name_valid(const char *s, size_t max);
+
 /* 0 if s looks like a ZeroMQ tcp:// or ipc:// endpoint. */
 int	conf_endpoint_valid(const char *s);
 

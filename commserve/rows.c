@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commserve.h"
+#include "conf.h"
 
 void
 rows_push(struct rows *r, const void *elem)
@@ -72,16 +73,5 @@ rows_free(struct rows *r)
 int
 cs_name_valid(const char *s)
 {
-	size_t	i, n = strlen(s);
-
-	if (n == 0 || n > CS_NAME_MAX || strcmp(s, ".") == 0 ||
-	    strcmp(s, "..") == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    s[i] == '-' || s[i] == '_' || s[i] == '.'))
-			return 0;
-	return 1;
+	return conf_name_valid(s, CS_NAME_MAX);
 }

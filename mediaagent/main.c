@@ -140,28 +140,13 @@ conf_load(struct ma_conf *c, int argc, char **argv)
 		usage(1);
 }
 
-static int
-name_ok(const char *s)
-{
-	size_t	n;
-
-	for (n = 0; s[n] != '\0'; n++)
-		if (n >= MA_NAME_MAX || !(
-		    (s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') ||
-		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
-			return 0;
-	return n > 0;
-}
-
 /* The one place the configuration is checked; a sentence per problem. */
 static int
 conf_check(struct ma_conf *c, char *err, size_t cap)
 {
 	char	probe[PATH_MAX];
 
-	if (!name_ok(c->name))
+	if (!conf_name_valid(c->name, MA_NAME_MAX))
 		snprintf(err, cap, "--name \"%s\": use 1 to %d letters, "
 		    "digits, '.', '_' or '-'", c->name, MA_NAME_MAX);
 	else if (conf_endpoint_valid(c->commserve) == -1)

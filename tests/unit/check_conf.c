@@ -205,6 +205,27 @@ START_TEST(test_endpoint_valid)
 }
 END_TEST
 
+START_TEST(test_name_valid)
+{
+	char	long_name[66];
+
+	ck_assert_int_eq(conf_name_valid("ma1", 64), 1);
+	ck_assert_int_eq(conf_name_valid("pool-1_a.b", 64), 1);
+	ck_assert_int_eq(conf_name_valid("", 64), 0);
+	ck_assert_int_eq(conf_name_valid(".", 64), 0);
+	ck_assert_int_eq(conf_name_valid("..", 64), 0);
+	ck_assert_int_eq(conf_name_valid("a/b", 64), 0);
+	ck_assert_int_eq(conf_name_valid("a b", 64), 0);
+	ck_assert_int_eq(conf_name_valid("r\xc3\xa9sum\xc3\xa9", 64), 0);
+	memset(long_name, 'x', 64);
+	long_name[64] = '\0';
+	ck_assert_int_eq(conf_name_valid(long_name, 64), 1);
+	long_name[64] = 'x';
+	long_name[65] = '\0';
+	ck_assert_int_eq(conf_name_valid(long_name, 64), 0);
+}
+END_TEST
+
 START_TEST(test_env)
 {
 	ck_assert_int_eq(setenv("KEYFLOW_CHECK_CONF", "v", 1), 0);
@@ -465,6 +486,7 @@ main(void)
 	tcase_add_test(tc, test_parse_u64);
 	tcase_add_test(tc, test_parse_size);
 	tcase_add_test(tc, test_endpoint_valid);
+	tcase_add_test(tc, test_name_valid);
 	suite_add_tcase(conf, tc);
 
 	tc = tcase("Core", 1);
