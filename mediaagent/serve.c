@@ -147,7 +147,12 @@ serve_read(struct ma *ma, struct ma_req *req)
 	unsigned long long	 id = rd->job;
 
 	job = session_job(ma, rd->job);
-	if (job == NULL || job->type != KF__JOB_TYPE__JOB_RESTORE ||
+	if (job == NULL)
+		return dispatch_fail(req, KF__KF_ERR__ERR_UNAVAILABLE,
+		    "mediaagent %s has no restore job %llu (it was never "
+		    "announced, or the MediaAgent restarted since)",
+		    ma->conf->name, id);
+	if (job->type != KF__JOB_TYPE__JOB_RESTORE ||
 	    !session_token_ok(job, &rd->token))
 		return dispatch_fail(req, KF__KF_ERR__ERR_AUTH,
 		    "restore job %llu was not announced to mediaagent %s, or "

@@ -113,7 +113,12 @@ store_open(struct ma *ma, struct ma_req *req)
 	int			 e;
 
 	job = session_job(ma, so->job);
-	if (job == NULL || job->type != KF__JOB_TYPE__JOB_BACKUP ||
+	if (job == NULL)
+		return dispatch_fail(req, KF__KF_ERR__ERR_UNAVAILABLE,
+		    "mediaagent %s has no backup job %llu (it was never "
+		    "announced, or the MediaAgent restarted since)",
+		    ma->conf->name, id);
+	if (job->type != KF__JOB_TYPE__JOB_BACKUP ||
 	    !session_token_ok(job, &so->token) ||
 	    strcmp(job->client, so->client) != 0)
 		return dispatch_fail(req, KF__KF_ERR__ERR_AUTH,
@@ -170,7 +175,14 @@ owned_stream(struct ma *ma, struct ma_req *req, uint64_t id)
 	struct ma_job		*job;
 
 	job = session_job(ma, id);
-	if (job == NULL || job->type != KF__JOB_TYPE__JOB_BACKUP ||
+	if (job == NULL) {
+		dispatch_fail(req, KF__KF_ERR__ERR_UNAVAILABLE,
+		    "mediaagent %s has no backup job %llu (the MediaAgent "
+		    "restarted since the stream was opened, or it never was)",
+		    ma->conf->name, (unsigned long long)id);
+		return NULL;
+	}
+	if (job->type != KF__JOB_TYPE__JOB_BACKUP ||
 	    job->peerlen == 0 || job->peerlen != m->peerlen ||
 	    memcmp(job->peer, m->peer, m->peerlen) != 0) {
 		dispatch_fail(req, KF__KF_ERR__ERR_AUTH,

@@ -350,6 +350,7 @@ static const struct chunk_spec ch_first63 = { JOB_OPT, U63, 1, 0, 0 };
 #define INV	KF__KF_ERR__ERR_INVALID
 #define NF	KF__KF_ERR__ERR_NOT_FOUND
 #define AUTH	KF__KF_ERR__ERR_AUTH
+#define UNAV	KF__KF_ERR__ERR_UNAVAILABLE
 #define STATE	KF__KF_ERR__ERR_STATE
 #define RS	KF__MSG_TYPE__RESTORE_START
 #define CP	KF__MSG_TYPE__CHUNK_PUT
@@ -376,10 +377,10 @@ const struct poke_case poke_cases[] = {
 	  "a CHUNK_PUT payload one byte over its limit", 0, 0, NULL, NULL },
 	{ "stream-open-bogus", poke_send_stream_open_bogus, EXPECT_CODE,
 	  KF__KF_ERR__ERR_AUTH, "a STREAM_OPEN for --job with a forged token",
-	  0, 0, NULL, NULL },
+	  UNAV, 0, NULL, NULL },
 	{ "chunk-read-bogus", poke_send_chunk_read_bogus, EXPECT_CODE,
 	  KF__KF_ERR__ERR_AUTH, "a CHUNK_READ of --job with a forged token",
-	  0, 0, NULL, NULL },
+	  UNAV, 0, NULL, NULL },
 	{ "chunk-put-bogus", poke_send_chunk_put_bogus, EXPECT_ANY_ERROR, 0,
 	  "a CHUNK_PUT into --job without an open stream", 0, 0, NULL, NULL },
 	{ "valid-ping", poke_send_ping, EXPECT_ANY_REPLY, 0,
@@ -470,21 +471,21 @@ const struct poke_case poke_cases[] = {
 	V("cs-job", "hello-then-done", poke_send_hello, KF__MSG_TYPE__JOB_DONE,
 	  &au_guess, AUTH, NF, "HELLO as local, no AUTH, then JOB_DONE for "
 	  "--job with a guessed token"),
-	V("ma", "so-unannounced", poke_send_stream_open_bogus, 0, NULL, AUTH, NF,
+	V("ma", "so-unannounced", poke_send_stream_open_bogus, 0, NULL, AUTH, UNAV,
 	  "STREAM_OPEN for --job, never announced"),
-	V("ma", "put-plain-max", send_chunk_msg, CP, &ch_plainmax, AUTH, STATE,
+	V("ma", "put-plain-max", send_chunk_msg, CP, &ch_plainmax, AUTH, UNAV,
 	  "CHUNK_PUT claiming 2^32-1 bytes with a 16-byte payload"),
-	V("ma", "put-index-2^63", send_chunk_msg, CP, &ch_idx63, AUTH, STATE,
+	V("ma", "put-index-2^63", send_chunk_msg, CP, &ch_idx63, AUTH, UNAV,
 	  "CHUNK_PUT of chunk 2^63"),
-	V("ma", "put-nonce-0", send_chunk_msg, CP, &ch_nonce0, AUTH, STATE,
+	V("ma", "put-nonce-0", send_chunk_msg, CP, &ch_nonce0, AUTH, UNAV,
 	  "CHUNK_PUT with an empty nonce"),
-	V("ma", "put-nonce-1000", send_chunk_msg, CP, &ch_nonce1k, AUTH, STATE,
+	V("ma", "put-nonce-1000", send_chunk_msg, CP, &ch_nonce1k, AUTH, UNAV,
 	  "CHUNK_PUT with a 1000-byte nonce"),
-	V("ma", "read-count-0", send_chunk_msg, CR, &ch_count0, AUTH, INV,
+	V("ma", "read-count-0", send_chunk_msg, CR, &ch_count0, AUTH, UNAV,
 	  "CHUNK_READ of 0 chunks"),
-	V("ma", "read-count-max", send_chunk_msg, CR, &ch_countmax, AUTH, INV,
+	V("ma", "read-count-max", send_chunk_msg, CR, &ch_countmax, AUTH, UNAV,
 	  "CHUNK_READ of 2^32-1 chunks"),
-	V("ma", "read-first-2^63", send_chunk_msg, CR, &ch_first63, AUTH, INV,
+	V("ma", "read-first-2^63", send_chunk_msg, CR, &ch_first63, AUTH, UNAV,
 	  "CHUNK_READ from chunk 2^63"),
 };
 
@@ -495,6 +496,7 @@ const size_t	poke_ncases = sizeof(poke_cases) / sizeof(poke_cases[0]);
 #undef INV
 #undef NF
 #undef AUTH
+#undef UNAV
 #undef STATE
 #undef RS
 #undef CP
