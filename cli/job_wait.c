@@ -2,7 +2,10 @@
  * job_wait.c - follow a running backup or restore job until it ends.
  *
  * CommServe keeps each job's progress (the client reports it every 500 ms),
- * so the CLI polls JOB_GET every 250 ms and draws the numbers on stderr:
+ * so the CLI polls JOB_GET and draws the numbers on stderr.  The first
+ * poll comes after POLL_FIRST_MS and the interval doubles up to
+ * POLL_MAX_MS, so a small job is seen to end within milliseconds of its
+ * commit while a long one costs CommServe four requests a second:
  * one line rewritten in place when stderr is a terminal, else a line every
  * 2 s so logs stay readable.  Ctrl-C stops the watching, not the job.  A
  * CommServe that stops answering is retried a few times before we give up;
@@ -17,7 +20,8 @@
 #include "cli.h"
 #include "util.h"
 
-#define POLL_MS		250	/* JOB_GET interval */
+#define POLL_FIRST_MS	2	/* first JOB_GET after this */
+#define POLL_MAX_MS	250	/* JOB_GET interval, once grown */
 #define LINE_MS		2000	/* progress line interval, not a tty */
 #define RETRIES		3	/* unanswered JOB_GETs before giving up */
 
@@ -110,7 +114,7 @@ job_follow(struct cli *c, struct wire_msg *info)
 	struct cli_error	 e;
 	struct wire_msg		 m;
 	uint64_t		 other;
-	int			 misses = 0;
+	int			 misses = 0, poll_ms = POLL_FIRST_MS;
 
 	memset(&p, 0, sizeof(p));
 	p.tty = isatty(STDERR_FILENO);
@@ -121,7 +125,9 @@ job_follow(struct cli *c, struct wire_msg *info)
 	if (p.tty && ji->state == KF__JOB_STATE__JOB_RUNNING)
 		progress_draw(&p, ji, 0);
 	while (ji->state == KF__JOB_STATE__JOB_RUNNING) {
-		nap(POLL_MS);
+		nap(poll_ms);
+		if ((poll_ms *= 2) > POLL_MAX_MS)
+			poll_ms = POLL_MAX_MS;
 		if (util_stop)
 			goto stopped;
 		if (cli_request_quiet(c, KF__MSG_TYPE__JOB_GET, &req.base,
