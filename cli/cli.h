@@ -22,7 +22,7 @@
 #define CLI_EXIT_FAIL		1
 #define CLI_EXIT_USAGE		2
 
-#define CLI_OPTS_MAX		8	/* options per command */
+#define CLI_OPTS_MAX		16	/* options per command */
 #define CLI_DEFAULT_ENDPOINT	"tcp://127.0.0.1:8400"
 #define CLI_DEFAULT_TIMEOUT	10	/* seconds */
 #define CLI_TIMEOUT_MAX		86400	/* seconds */
@@ -38,6 +38,8 @@ struct cli {
 	int		 json;		/* --json: one JSON document out */
 	unsigned	 timeout_s;	/* --timeout: reply wait bound */
 	const struct cli_command *cmd;	/* running command, for usage errors */
+	const char	*curve_dir;	/* --curve-dir: CURVE keys, or NULL */
+	const char	*commserve_key;	/* --commserve-key: Z85 or file */
 };
 
 enum cli_optkind {
@@ -150,6 +152,10 @@ int	job_follow(struct cli *, struct wire_msg *info);
 
 /* cmd_verify.c */
 int	cmd_verify(struct cli *, const struct cli_args *);
+
+/* cmd_curve.c */
+int	cmd_keygen(struct cli *, const struct cli_args *);
+int	cli_curve_setup(struct cli *);
 
 /* cmd_trace.c */
 int	cmd_trace(struct cli *, const struct cli_args *);

@@ -19,6 +19,8 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "curve.h"
+#include "load.h"
 #include "log.h"
 
 static int	cmd_help(struct cli *, const struct cli_args *);
@@ -68,6 +70,19 @@ static const struct cli_optdef jobs_opts[] = {
 };
 static const struct cli_optdef trace_opts[] = {
 	{ "pool", CLI_VALUE, 0 },
+	{ NULL, CLI_FLAG, 0 }
+};
+static const struct cli_optdef load_opts[] = {
+	{ "clients", CLI_VALUE, 0 },
+	{ "jobs", CLI_VALUE, 0 },
+	{ "size", CLI_VALUE, 0 },
+	{ "files", CLI_VALUE, 0 },
+	{ "streams", CLI_VALUE, 0 },
+	{ "restore", CLI_FLAG, 0 },
+	{ "duration", CLI_VALUE, 0 },
+	{ "pool", CLI_VALUE, 0 },
+	{ "csv", CLI_VALUE, 0 },
+	{ "plot", CLI_VALUE, 0 },
 	{ NULL, CLI_FLAG, 0 }
 };
 
@@ -126,6 +141,36 @@ static const struct cli_command commands[] = {
 	  "Show a job's (or a storage pool creation's) data flow step by "
 	  "step, as the seed numbers it, from the events every actor "
 	  "reported." },
+	{ "keygen", NULL, cmd_keygen, 1, 1, no_opts,
+	  "keygen DIR", NULL,
+	  "Create a CURVE key pair in DIR (curve.key, 0600, and curve.pub) "
+	  "unless one is there, and print its public key; needs no "
+	  "CommServe." },
+	{ "load", NULL, cmd_load, 0, 0, load_opts,
+	  "load [--clients N] [--jobs M] [--size BYTES] [--files K] "
+	  "[--streams S] [--restore] [--duration T] [--pool NAME] "
+	  "[--csv FILE] [--plot FILE.svg]", NULL,
+	  "Put the running stack under load: register N load clients "
+	  "(default 1)\n      and start a clientd for each ($KEYFLOW_CLIENTD, "
+	  "else the one next to\n      keyflow, else on PATH), back up "
+	  "a data set of BYTES random bytes\n      (default 1M) in K files "
+	  "(default 1) M times per client (clients at once,\n      each "
+	  "client's jobs in turn) into storage pool NAME (default \"load\", "
+	  "made\n      on the first MediaAgent if missing), with S data "
+	  "streams; with --restore\n      restore each backup and compare it "
+	  "byte for byte.  --duration T (90, 90s,\n      15m, 2h) stops "
+	  "starting jobs after T.  Shows progress on stderr, then\n      "
+	  "reports throughput, job latency p50/p95/p99, seed step times (from "
+	  "the\n      trace events), CPU and memory per daemon and errors by "
+	  "code (--json: as\n      JSON).  Daemons are found in /proc: "
+	  "commserved, mediaagentd and kmsd\n      processes whose command "
+	  "line or environment names this CommServe's\n      endpoint "
+	  "(kmsd: its event endpoint), and the clientd processes load\n      "
+	  "started.  --csv FILE: the per-second time series; --plot FILE.svg: "
+	  "a\n      chart of throughput over time and of the latency "
+	  "distribution.  Load\n      clients, their processes and the "
+	  "scratch data (under $TMPDIR, else /tmp)\n      are removed at "
+	  "the end and on Ctrl-C.  Exit 0 only if every job succeeded." },
 	{ "help", NULL, cmd_help, 0, 2, no_opts,
 	  "help [COMMAND]", NULL,
 	  "Show this help, or one command's." },
@@ -133,7 +178,8 @@ static const struct cli_command commands[] = {
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))
 #define SYNOPSIS	\
-	"keyflow [--commserve EP] [--json] [--timeout SECONDS] COMMAND [ARGS]"
+	"keyflow [--commserve EP] [--curve-dir DIR --commserve-key KEY] " \
+	"[--json]\n               [--timeout SECONDS] COMMAND [ARGS]"
 
 static void
 print_command(FILE *f, const struct cli_command *cmd, int verbose)
@@ -160,6 +206,15 @@ print_usage(FILE *f, int verbose)
 	fprintf(f, "\noptions (before or after the command):\n"
 	    "  --commserve EP     CommServe endpoint (default: "
 	    "$KEYFLOW_COMMSERVE, else %s)\n"
+	    "  --curve-dir DIR    this operator's CURVE key pair (created if "
+	    "missing; its\n"
+	    "                     curve.pub must be in CommServe's trust "
+	    "directory)\n"
+	    "                     (default: $KEYFLOW_CURVE_DIR, else "
+	    "plaintext)\n"
+	    "  --commserve-key K  CommServe's CURVE public key, Z85 or a "
+	    "curve.pub file\n"
+	    "                     (default: $KEYFLOW_COMMSERVE_KEY)\n"
 	    "  --json             print one JSON document on stdout "
 	    "(objects for one result, arrays for lists)\n"
 	    "  --timeout SECONDS  wait at most this long for each reply "
@@ -302,7 +357,10 @@ pos_name(const struct cli_command *cmd, int k, char *buf, size_t cap)
 	}
 }
 
-/* --commserve, --json, --timeout: 1 if name was one, -1 on a bad value. */
+/*
+ * --commserve, --json, --timeout, --curve-dir, --commserve-key: 1 if name
+ * was one, -1 on a bad value.
+ */
 static int
 global_opt(struct cli *c, const char *name, const char *val, int argc,
     char **argv, int *i)
@@ -315,10 +373,20 @@ global_opt(struct cli *c, const char *name, const char *val, int argc,
 		c->json = 1;
 		return 1;
 	}
-	if (strcmp(name, "commserve") != 0 && strcmp(name, "timeout") != 0)
+	if (strcmp(name, "commserve") != 0 && strcmp(name, "timeout") != 0 &&
+	    strcmp(name, "curve-dir") != 0 &&
+	    strcmp(name, "commserve-key") != 0)
 		return 0;
 	if (val == NULL && (val = (*i + 1 < argc ? argv[++*i] : NULL)) == NULL)
 		return cli_usage_error(c, "--%s needs a value", name), -1;
+	if (strcmp(name, "curve-dir") == 0) {
+		c->curve_dir = val;
+		return 1;
+	}
+	if (strcmp(name, "commserve-key") == 0) {
+		c->commserve_key = val;
+		return 1;
+	}
 	if (name[0] == 'c') {
 		if (conf_endpoint_valid(val) == -1)
 			return cli_usage_error(c, "--commserve '%s' is not a "
@@ -499,6 +567,10 @@ apply_env(struct cli *c)
 			return cli_usage_error(c, "KEYFLOW_COMMSERVE '%s' is "
 			    "not a ZeroMQ endpoint", c->endpoint), -1;
 	}
+	if (c->curve_dir == NULL)
+		c->curve_dir = conf_env("KEYFLOW_CURVE_DIR", NULL);
+	if (c->commserve_key == NULL)
+		c->commserve_key = conf_env("KEYFLOW_COMMSERVE_KEY", NULL);
 	if (c->timeout_s == 0) {
 		c->timeout_s = CLI_DEFAULT_TIMEOUT;
 		if ((v = conf_env("KEYFLOW_TIMEOUT", NULL)) != NULL) {
@@ -591,7 +663,11 @@ main(int argc, char **argv)
 		    zmq_strerror(errno));
 		goto done;
 	}
-	rc = cmd->fn(&c, &a);
+	if (cmd->fn == cmd_keygen || cli_curve_setup(&c) == 0)
+		rc = cmd->fn(&c, &a);
+	else
+		rc = CLI_EXIT_FAIL;
+	curve_shutdown();
 	zmq_ctx_term(c.zctx);
 done:
 	if (out_finish() == -1 && rc == CLI_EXIT_OK)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "curve.h"
 #include "util.h"
 
 static int
@@ -85,8 +86,11 @@ cli_request_quiet(struct cli *c, uint32_t type, const ProtobufCMessage *body,
 			break;
 		if (left == 0) {
 			set_error(e, CLI_FAIL_TIMEOUT, KF__KF_ERR__ERR_TIMEOUT,
-			    "CommServe at %s did not answer within %u s",
-			    c->endpoint, c->timeout_s);
+			    "CommServe at %s did not answer within %u s%s",
+			    c->endpoint, c->timeout_s, curve_enabled() ?
+			    " (CURVE is on: is this operator's curve.pub in "
+			    "CommServe's trust directory, and --commserve-key "
+			    "CommServe's key?)" : "");
 			goto fail;
 		}
 	}

@@ -10,11 +10,13 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <zmq.h>
 
 #include "client.h"
+#include "curve.h"
 #include "log.h"
 
 /* Report a job that never got a thread, on the session socket. */
@@ -89,6 +91,8 @@ void
 jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
 {
 	const Kf__SealedKey	*sealed;
+	const char		*ma_ep, *ma_key;
+	char			 why[512];
 	struct job		*j;
 	uint64_t		 id;
 	int			 slot;
@@ -96,13 +100,26 @@ jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
 	if (kind == JOB_KIND_BACKUP) {
 		id = ((const Kf__BackupOrder *)m->body)->job;
 		sealed = ((const Kf__BackupOrder *)m->body)->dek;
+		ma_ep = ((const Kf__BackupOrder *)m->body)->mediaagent_endpoint;
+		ma_key = ((const Kf__BackupOrder *)m->body)->mediaagent_key;
 	} else {
 		id = ((const Kf__RestoreOrder *)m->body)->job;
 		sealed = ((const Kf__RestoreOrder *)m->body)->dek;
+		ma_ep = ((const Kf__RestoreOrder *)m->body)->mediaagent_endpoint;
+		ma_key = ((const Kf__RestoreOrder *)m->body)->mediaagent_key;
 	}
 	if (jobs_known(c, id)) {
 		log_warnx("job %llu: CommServe sent its order again; the job "
 		    "is already here", (unsigned long long)id);
+		return;
+	}
+	/* The job's data socket will be a CURVE client of this key. */
+	if (curve_enabled() && (ma_key == NULL ||
+	    curve_peer_set(ma_ep, ma_key) == -1)) {
+		snprintf(why, sizeof(why), "the order names no valid CURVE key "
+		    "for the MediaAgent at %.256s, and this client does not "
+		    "talk to it in plaintext", ma_ep);
+		jobs_fail_now(c, id, NULL, KF__KF_ERR__ERR_AUTH, why);
 		return;
 	}
 	if (!c->nk_valid) {

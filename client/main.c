@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "curve.h"
 #include "log.h"
 #include "util.h"
 
@@ -26,14 +27,26 @@
 #define CLIENT_NAME_MAX		255
 #define CLIENT_MMAP_THRESHOLD	(32 * 1024 * 1024)
 
+/* CURVE keys and CommServe's key (--curve-dir, --commserve-key). */
+static struct curve_conf curve_cf;
+
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: clientd [-hnv] [--name name] --password-file file\n"
 	    "\t       [--commserve endpoint] [--events endpoint]\n"
+	    "\t       [--curve-dir dir --commserve-key key]\n"
+	    "  --curve-dir DIR      CURVE key pair, created if missing: "
+	    "encrypt and\n"
+	    "                       authenticate the links to CommServe and "
+	    "MediaAgents\n"
+	    "                       (none: plaintext)\n"
+	    "  --commserve-key KEY  CommServe's public key, Z85 or a "
+	    "curve.pub file\n"
 	    "environment: KEYFLOW_CLIENT_NAME, KEYFLOW_PASSWORD_FILE, "
-	    "KEYFLOW_COMMSERVE,\n\t     KEYFLOW_EVENTS\n");
+	    "KEYFLOW_COMMSERVE,\n\t     KEYFLOW_EVENTS, KEYFLOW_CURVE_DIR, "
+	    "KEYFLOW_COMMSERVE_KEY\n");
 	exit(status);
 }
 
@@ -45,6 +58,8 @@ conf_defaults(struct client_conf *conf)
 	conf->password_file = conf_env("KEYFLOW_PASSWORD_FILE", NULL);
 	conf->commserve = conf_env("KEYFLOW_COMMSERVE", CLIENT_DEFAULT_CS);
 	conf->events = conf_env("KEYFLOW_EVENTS", NULL);
+	curve_cf.dir = conf_env("KEYFLOW_CURVE_DIR", NULL);
+	curve_cf.commserve_key = conf_env("KEYFLOW_COMMSERVE_KEY", NULL);
 }
 
 static void
@@ -55,6 +70,8 @@ conf_flags(struct client_conf *conf, int argc, char **argv)
 		{ "password-file",	required_argument, NULL, 'P' },
 		{ "commserve",		required_argument, NULL, 'C' },
 		{ "events",		required_argument, NULL, 'E' },
+		{ "curve-dir",		required_argument, NULL, 'K' },
+		{ "commserve-key",	required_argument, NULL, 'S' },
 		{ "verbose",		no_argument,	   NULL, 'v' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 }
@@ -74,6 +91,12 @@ conf_flags(struct client_conf *conf, int argc, char **argv)
 			break;
 		case 'E':
 			conf->events = optarg;
+			break;
+		case 'K':
+			curve_cf.dir = optarg;
+			break;
+		case 'S':
+			curve_cf.commserve_key = optarg;
 			break;
 		case 'n':
 			conf->check_only = 1;
@@ -96,6 +119,7 @@ static int
 conf_validate(const struct client_conf *conf)
 {
 	const char	*p;
+	char		 err[512];
 	int		 ok = 1;
 
 	if (conf->name == NULL || *conf->name == '\0' ||
@@ -128,6 +152,12 @@ conf_validate(const struct client_conf *conf)
 		    conf->events);
 		ok = 0;
 	}
+	curve_cf.commserve = conf->commserve;
+	curve_cf.events = conf->events;
+	if (curve_conf_check(&curve_cf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		ok = 0;
+	}
 	return ok ? 0 : -1;
 }
 
@@ -137,6 +167,7 @@ main(int argc, char **argv)
 	struct client_conf	 conf;
 	struct client		 c;
 	zmq_pollitem_t		 item;
+	char			 err[512];
 	int			 status;
 
 	log_init("clientd", 0);
@@ -168,6 +199,10 @@ main(int argc, char **argv)
 	(void)mallopt(M_TRIM_THRESHOLD, 4 * CLIENT_MMAP_THRESHOLD);
 	if ((c.zctx = zmq_ctx_new()) == NULL)
 		fatal("zmq_ctx_new");
+	if (curve_setup(&curve_cf, c.zctx, err, sizeof(err)) == -1) {
+		log_warnx("CURVE: %s", err);
+		return 1;
+	}
 	if (session_init(&c) == -1)
 		return 1;
 
@@ -192,6 +227,7 @@ main(int argc, char **argv)
 	jobs_shutdown(&c);
 	status = c.exit_code > 0 ? c.exit_code : 0;
 	session_free(&c);
+	curve_shutdown();
 	zmq_ctx_term(c.zctx);
 	log_info("clientd %s exiting with status %d", conf.name, status);
 	return status;

@@ -18,6 +18,7 @@
 
 #include "client.h"
 #include "conf.h"
+#include "curve.h"
 #include "keyseal.h"
 #include "log.h"
 #include "trace.h"
@@ -31,6 +32,15 @@
 #define SESSION_NONCE_MIN	16	/* server nonce bounds */
 #define SESSION_NONCE_MAX	64
 #define SESSION_SALT_MIN	8
+#define SESSION_REDIAL		5	/* unsent HELLOs before a new socket */
+
+/*
+ * HELLOs that found no connection in a row.  A CURVE server that refused
+ * our key (not yet in its trust directory) ends the connection for good,
+ * so with CURVE on the socket is made anew every SESSION_REDIAL of them:
+ * a client let in later registers without a restart.
+ */
+static unsigned	session_unsent;
 
 /* Read the network password into locked memory. */
 int
@@ -69,6 +79,7 @@ session_socket(struct client *c)
 	if (zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger)) == -1 ||
 	    zmq_setsockopt(s, ZMQ_IMMEDIATE, &one, sizeof(one)) == -1 ||
 	    zmq_setsockopt(s, ZMQ_SNDTIMEO, &zero, sizeof(zero)) == -1 ||
+	    curve_apply(s, c->conf->commserve, 0) == -1 ||
 	    zmq_connect(s, c->conf->commserve) == -1) {
 		log_warnx("cannot connect to CommServe at %s: %s",
 		    c->conf->commserve, zmq_strerror(errno));
@@ -128,6 +139,19 @@ session_send(struct client *c, uint32_t type, const ProtobufCMessage *body)
 	return 0;
 }
 
+/* A new CommServe socket in place of the old one, if one can be made. */
+static void
+session_redial(struct client *c)
+{
+	void	*s;
+
+	if ((s = session_socket(c)) == NULL)
+		return;
+	zmq_close(c->cs);
+	c->cs = s;
+	log_debug("new connection to CommServe at %s", c->conf->commserve);
+}
+
 static void
 session_hello(struct client *c)
 {
@@ -146,6 +170,8 @@ session_hello(struct client *c)
 	h.client_nonce.len = sizeof(c->nonce);
 	h.version = "keyflow 1";
 	if (session_send(c, KF__MSG_TYPE__HELLO, &h.base) == -1) {
+		if (curve_enabled() && ++session_unsent % SESSION_REDIAL == 0)
+			session_redial(c);
 		if (!c->waiting_logged) {
 			log_info("waiting for CommServe at %s",
 			    c->conf->commserve);
@@ -153,6 +179,7 @@ session_hello(struct client *c)
 		}
 		return;
 	}
+	session_unsent = 0;
 	log_debug("HELLO sent to %s", c->conf->commserve);
 	c->state = SESSION_HELLO;
 }

@@ -14,6 +14,7 @@
 
 #include <zmq.h>
 
+#include "curve.h"
 #include "log.h"
 #include "trace.h"
 #include "util.h"
@@ -48,6 +49,11 @@ trace_connect(struct trace *t, void *ctx, const char *endpoint)
 		return -1;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	/* Trace events go to CommServe: its CURVE key, when on. */
+	if (curve_apply_commserve(s, endpoint) == -1) {
+		zmq_close(s);
+		return -1;
+	}
 	if (zmq_connect(s, endpoint) == -1) {
 		log_warnx("trace: cannot connect to %s: %s", endpoint,
 		    zmq_strerror(zmq_errno()));

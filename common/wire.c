@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "curve.h"
 #include "log.h"
 #include "util.h"
 #include "wire.h"
@@ -160,6 +161,18 @@ drain(void *sock)
 	return n;
 }
 
+/* Copy the message's User-Id property when it is a Z85 key. */
+static void
+peer_key_copy(struct wire_msg *m, zmq_msg_t *f)
+{
+	const char	*uid;
+
+	m->peer_key[0] = '\0';
+	if ((uid = zmq_msg_gets(f, "User-Id")) != NULL &&
+	    strlen(uid) < sizeof(m->peer_key))
+		snprintf(m->peer_key, sizeof(m->peer_key), "%s", uid);
+}
+
 static int fail_msg(kf_err_t *, char *, size_t, kf_err_t, const char *, ...)
     __attribute__((format(printf, 5, 6)));
 
@@ -285,6 +298,9 @@ wire_recv(void *sock, int router, struct wire_msg *m, kf_err_t *err,
 			    KF__KF_ERR__ERR_MALFORMED, "lost frame");
 		}
 	}
+
+	/* The ZAP handler's User-Id: the sender's CURVE key, when on. */
+	peer_key_copy(m, &f);
 
 	/* Frame 0: the type. */
 	if (zmq_msg_size(&f) != 4) {
@@ -454,6 +470,10 @@ wire_socket(void *ctx, int type, const char *endpoint, int bind)
 	}
 	if (endpoint == NULL)
 		return s;
+	if (curve_apply(s, endpoint, bind) == -1) {
+		zmq_close(s);
+		return NULL;
+	}
 	if ((bind ? zmq_bind(s, endpoint) : zmq_connect(s, endpoint)) == -1) {
 		log_warnx("cannot %s %s: %s", bind ? "bind" : "connect to",
 		    endpoint, zmq_strerror(errno));

@@ -42,6 +42,7 @@ struct wire_msg {
 	ProtobufCMessage *body;			/* unpacked, owned */
 	zmq_msg_t	 payload;		/* frame 2, if has_payload */
 	int		 has_payload;
+	char		 peer_key[41];		/* sender's CURVE key (Z85), or "" */
 };
 
 /*
@@ -71,7 +72,9 @@ int	wire_send_ok(void *sock, const void *peer, size_t peerlen,
 /*
  * A socket with linger 0 (and, for ROUTER, ROUTER_MANDATORY so sending to a
  * vanished peer fails instead of silently dropping).  bind or connect to
- * endpoint.  NULL on failure, with a log line.
+ * endpoint.  With CURVE on (common/curve.h) a bound socket is a CURVE
+ * server and a connecting one a CURVE client of the endpoint's registered
+ * key.  NULL on failure, with a log line.
  */
 void	*wire_socket(void *ctx, int type, const char *endpoint, int bind);
 

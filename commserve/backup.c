@@ -221,6 +221,7 @@ backup_send_order(struct cs *cs, struct job_rt *j)
 	o.n_paths = j->npaths;
 	o.paths = j->paths;
 	o.mediaagent_endpoint = j->ma_endpoint;
+	o.mediaagent_key = (char *)peers_ma_key(cs, j->mediaagent);
 	o.dek = &sk;
 	o.chunk_size = j->chunk_size;
 	if (cs_send(cs, p, KF__MSG_TYPE__BACKUP_ORDER, &o.base) == -1) {
@@ -414,6 +415,7 @@ backup_container_committed(struct req *r)
 	    (const Kf__ContainerCommitted *)r->msg->body;
 	struct job_rt		*j;
 
+	fault_point("backup.before_container_committed", c->job);
 	if ((j = jobs_find(r->cs, c->job > INT64_MAX ? 0 :
 	    (int64_t)c->job)) == NULL || j->type != KF__JOB_TYPE__JOB_BACKUP ||
 	    strcmp(j->mediaagent, r->peer->name) != 0 || j->ma_done) {

@@ -54,6 +54,7 @@ struct peer {
 	uint8_t		 client_nonce[64];	/* the client's nonce */
 	size_t		 client_nonce_len;	/* its length */
 	int64_t		 last_seen_ms;		/* monotonic */
+	char		 curve_key[41];		/* MediaAgent's CURVE key, or "" */
 };
 
 struct kek_cache;
@@ -75,6 +76,7 @@ struct cs {
 	struct job_rt	*jobs;		/* running jobs */
 	struct job_unrecorded *unrecorded; /* failures the DB did not take */
 	struct kek_cache *keks;		/* unwrapped KEKs, bounded time */
+	struct event_batch *events;	/* trace events not yet stored */
 };
 
 /* One received request, as handlers see it. */
@@ -100,6 +102,8 @@ void	peers_auth(struct req *);
 void	peers_heartbeat(struct req *);
 struct peer *peers_find_id(struct cs *, const uint8_t *id, size_t idlen);
 struct peer *peers_find(struct cs *, enum peer_role, const char *name);
+/* The CURVE key a registered MediaAgent proved, or NULL. */
+const char *peers_ma_key(struct cs *, const char *name);
 int	peers_alive(const struct peer *);
 void	peers_expire(struct cs *);
 void	peers_free(struct cs *);
@@ -265,6 +269,8 @@ void	jobs_failed(struct req *);
 void	jobs_done(struct req *);
 void	jobs_accepted(struct req *);
 void	jobs_ma_error(struct req *);
+void	jobs_ma_ok(struct req *);
+void	jobs_discard_resend(struct cs *, const struct peer *);
 int	jobs_announce(struct cs *, struct job_rt *);
 struct peer *jobs_seal_for_client(struct cs *, struct job_rt *,
 	    Kf__SealedKey *, uint8_t *store, size_t storecap);
@@ -293,5 +299,10 @@ void	verify_expire(struct cs *);
 /* events.c */
 void	events_sink(void *arg, const Kf__TraceEvent *);
 void	events_receive(struct cs *);
+/* Store the queued events now (before reading a trace, and at stop). */
+void	events_flush(struct cs *);
+/* Milliseconds until queued events are due to be stored; -1 if none. */
+int	events_due_ms(const struct cs *);
+void	events_free(struct cs *);
 
 #endif

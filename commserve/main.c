@@ -14,10 +14,14 @@
 
 #include "commserve.h"
 #include "conf.h"
+#include "curve.h"
 #include "log.h"
 #include "util.h"
 
 #define TICK_MS	250
+
+/* CURVE keys and trusted peers (--curve-dir, --curve-trust). */
+static struct curve_conf curve_cf = { .serves = 1 };
 
 static void
 usage(FILE *f)
@@ -26,7 +30,7 @@ usage(FILE *f)
 "usage: commserved [-nv] [--listen endpoint] [--events endpoint]\n"
 "                  [--events-public endpoint] [--db conninfo]\n"
 "                  [--state-dir dir] [--job-timeout seconds]\n"
-"                  [--kek-cache seconds]\n"
+"                  [--kek-cache seconds] [--curve-dir dir --curve-trust dir]\n"
 "\n"
 "  --listen EP         ROUTER for daemons and the CLI [KEYFLOW_CS_LISTEN,\n"
 "                      tcp://127.0.0.1:8400]\n"
@@ -41,6 +45,12 @@ usage(FILE *f)
 "                      [KEYFLOW_CS_JOB_TIMEOUT, 120]\n"
 "  --kek-cache S       keep an unwrapped KEK in memory for S seconds\n"
 "                      [KEYFLOW_CS_KEK_CACHE, 300]\n"
+"  --curve-dir DIR     CURVE key pair (curve.key, curve.pub; created if\n"
+"                      missing): encrypt and authenticate every ZeroMQ link\n"
+"                      [KEYFLOW_CURVE_DIR; none: plaintext]\n"
+"  --curve-trust DIR   public keys (*.pub) of the daemons and operators\n"
+"                      allowed to connect; reread when an unknown key\n"
+"                      arrives [KEYFLOW_CURVE_TRUST]\n"
 "  -n                  check the configuration and exit\n"
 "  -v                  log debug messages [KEYFLOW_VERBOSE=1]\n");
 }
@@ -59,6 +69,7 @@ conf_seconds(const char *what, const char *s, unsigned *out)
 static void
 conf_load(struct cs_conf *c, int argc, char **argv)
 {
+	char	err[512];
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "events", required_argument, NULL, 'e' },
@@ -67,6 +78,8 @@ conf_load(struct cs_conf *c, int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "job-timeout", required_argument, NULL, 't' },
 		{ "kek-cache", required_argument, NULL, 'k' },
+		{ "curve-dir", required_argument, NULL, 'C' },
+		{ "curve-trust", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -78,6 +91,8 @@ conf_load(struct cs_conf *c, int argc, char **argv)
 	c->db = conf_env("KEYFLOW_DB", "dbname=keyflow");
 	c->state_dir = conf_env("KEYFLOW_CS_STATE", "/var/lib/keyflow/commserve");
 	c->verbose = atoi(conf_env("KEYFLOW_VERBOSE", "0"));
+	curve_cf.dir = conf_env("KEYFLOW_CURVE_DIR", NULL);
+	curve_cf.trust = conf_env("KEYFLOW_CURVE_TRUST", NULL);
 	conf_seconds("KEYFLOW_CS_JOB_TIMEOUT",
 	    conf_env("KEYFLOW_CS_JOB_TIMEOUT", "120"), &c->job_timeout_s);
 	conf_seconds("KEYFLOW_CS_KEK_CACHE",
@@ -105,6 +120,12 @@ conf_load(struct cs_conf *c, int argc, char **argv)
 			break;
 		case 'k':
 			conf_seconds("--kek-cache", optarg, &c->kek_cache_s);
+			break;
+		case 'C':
+			curve_cf.dir = optarg;
+			break;
+		case 'T':
+			curve_cf.trust = optarg;
 			break;
 		case 'n':
 			c->check_only = 1;
@@ -139,6 +160,8 @@ conf_load(struct cs_conf *c, int argc, char **argv)
 	if (c->state_dir[0] != '/')
 		fatalx("--state-dir: \"%s\" must be an absolute path",
 		    c->state_dir);
+	if (curve_conf_check(&curve_cf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 }
 
 static void
@@ -163,6 +186,8 @@ cs_start(struct cs *cs)
 
 	if ((cs->zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new failed");
+	if (curve_setup(&curve_cf, cs->zctx, err, sizeof(err)) == -1)
+		fatalx("CURVE: %s", err);
 	if ((cs->router = wire_socket(cs->zctx, ZMQ_ROUTER, cs->conf.listen,
 	    1)) == NULL)
 		fatalx("cannot listen on %s", cs->conf.listen);
@@ -188,10 +213,12 @@ cs_stop(struct cs *cs)
 	kekcache_free(&cs->keks);
 	trace_free(&cs->trace);
 	trace_free(&cs->trace_kms);
+	events_free(cs);
 	if (cs->router != NULL)
 		zmq_close(cs->router);
 	if (cs->sub != NULL)
 		zmq_close(cs->sub);
+	curve_shutdown();
 	if (cs->zctx != NULL)
 		zmq_ctx_term(cs->zctx);
 	db_close(&cs->db);
@@ -204,7 +231,7 @@ main(int argc, char **argv)
 	struct cs	 cs;
 	zmq_pollitem_t	 items[2];
 	int64_t		 next_tick;
-	int		 rc;
+	int		 rc, wait_ms;
 
 	memset(&cs, 0, sizeof(cs));
 	log_init("commserved", 0);
@@ -223,13 +250,17 @@ main(int argc, char **argv)
 	while (!util_stop) {
 		items[0] = (zmq_pollitem_t){ cs.router, 0, ZMQ_POLLIN, 0 };
 		items[1] = (zmq_pollitem_t){ cs.sub, 0, ZMQ_POLLIN, 0 };
-		rc = zmq_poll(items, 2, TICK_MS);
+		wait_ms = events_due_ms(&cs);
+		rc = zmq_poll(items, 2, wait_ms < 0 || wait_ms > TICK_MS ?
+		    TICK_MS : wait_ms);
 		if (rc == -1 && errno != EINTR)
 			fatalx("zmq_poll: %s", zmq_strerror(errno));
 		if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
 			dispatch_router(&cs);
 		if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
 			events_receive(&cs);
+		if (events_due_ms(&cs) == 0)
+			events_flush(&cs);
 		if (util_mono_ms() >= next_tick) {
 			peers_expire(&cs);
 			jobs_expire(&cs);

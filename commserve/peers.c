@@ -14,6 +14,7 @@
 
 #include "commserve.h"
 #include "conf.h"
+#include "curve.h"
 #include "keyseal.h"
 #include "log.h"
 #include "util.h"
@@ -40,6 +41,14 @@ peers_find(struct cs *cs, enum peer_role role, const char *name)
 		    (best == NULL || p->last_seen_ms > best->last_seen_ms))
 			best = p;
 	return best;
+}
+
+const char *
+peers_ma_key(struct cs *cs, const char *name)
+{
+	struct peer	*p = peers_find(cs, PEER_MEDIAAGENT, name);
+
+	return p != NULL && p->curve_key[0] != '\0' ? p->curve_key : NULL;
 }
 
 int
@@ -89,6 +98,37 @@ welcome(struct req *r, struct peer *p)
 	    "MediaAgent", p->name);
 }
 
+/*
+ * With CURVE on, a MediaAgent's advertised key (which CommServe passes to
+ * clients as the key of its data endpoint) must be the key it proved in
+ * the CURVE handshake of this very connection: a MediaAgent cannot make
+ * clients trust a key it does not hold.
+ */
+static int
+hello_curve_check(struct req *r, const Kf__Hello *h)
+{
+	if (!curve_enabled())
+		return 0;
+	if (h->curve_key == NULL || h->curve_key[0] == '\0') {
+		cs_error(r, KF__KF_ERR__ERR_AUTH, "MediaAgent %s: HELLO names "
+		    "no CURVE key; this CommServe runs with CURVE on "
+		    "(start mediaagentd with --curve-dir)", h->name);
+		return -1;
+	}
+	if (r->msg->peer_key[0] == '\0' ||
+	    strcmp(h->curve_key, r->msg->peer_key) != 0) {
+		log_warnx("MediaAgent %s: HELLO advertises CURVE key %.40s but "
+		    "the connection authenticated with %s", h->name,
+		    h->curve_key, r->msg->peer_key[0] != '\0' ?
+		    r->msg->peer_key : "no key");
+		cs_error(r, KF__KF_ERR__ERR_AUTH, "MediaAgent %s: the CURVE "
+		    "key in HELLO is not the key this connection "
+		    "authenticated with", h->name);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 hello_mediaagent(struct req *r, const Kf__Hello *h)
 {
@@ -113,6 +153,8 @@ hello_mediaagent(struct req *r, const Kf__Hello *h)
 	snprintf(ma.data_endpoint, sizeof(ma.data_endpoint), "%s",
 	    h->data_endpoint);
 	snprintf(ma.mount_root, sizeof(ma.mount_root), "%s", h->mount_root);
+	if (hello_curve_check(r, h) == -1)
+		return;
 	if (db_ma_upsert(r->cs->db, &ma) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "cannot record MediaAgent %s: "
 		    "%s", h->name, db_errmsg(r->cs->db));
@@ -126,7 +168,11 @@ hello_mediaagent(struct req *r, const Kf__Hello *h)
 	p->role = PEER_MEDIAAGENT;
 	p->db_id = ma.id;
 	snprintf(p->name, sizeof(p->name), "%s", h->name);
+	/* Verified above: clients will be told to expect this server key. */
+	snprintf(p->curve_key, sizeof(p->curve_key), "%s",
+	    curve_enabled() ? r->msg->peer_key : "");
 	welcome(r, p);
+	jobs_discard_resend(r->cs, p);
 }
 
 static void

@@ -300,6 +300,7 @@ restore_send_order(struct cs *cs, struct job_rt *j)
 	o.has_verify_only = j->verify_only;
 	o.verify_only = j->verify_only;
 	o.mediaagent_endpoint = j->ma_endpoint;
+	o.mediaagent_key = (char *)peers_ma_key(cs, j->mediaagent);
 	o.dek = &sk;
 	o.chunk_size = j->chunk_size;
 	o.chunks = j->chunks;

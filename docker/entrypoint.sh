@@ -12,6 +12,17 @@
 #               shows it; runs in the background beside the daemon.
 #   clientd     makes sure the client exists on CommServe.
 #
+# CURVE (every ZeroMQ link encrypted and authenticated): when
+# KEYFLOW_CURVE_DIR is set, each daemon container first makes its key pair
+# there (in its own volume; `keyflow keygen`, kept across restarts) and
+# publishes its public key into the shared trust volume
+# KEYFLOW_CURVE_PUBLISH (default /var/lib/keyflow/curve-trust) as
+# NAME.pub; CommServe and the MediaAgents let in the keys of that
+# directory (KEYFLOW_CURVE_TRUST), rereading it when an unknown key
+# arrives.  Whoever connects to CommServe waits until CommServe's key
+# (KEYFLOW_COMMSERVE_KEY, a file in that volume) is published.  The keyflow
+# commands of a container use that container's key pair.
+#
 # A client needs a network password that CommServe knows too.  The first
 # start of a client container generates one into its volume (0600, never
 # printed) and registers the client with `keyflow client add`; later starts
@@ -68,6 +79,49 @@ kms_register() {
 		sleep 2
 	done
 }
+
+# curve_publish NAME: this container's key pair, its public key published.
+curve_publish() {
+	[ -n "${KEYFLOW_CURVE_DIR:-}" ] || return 0
+	pub=${KEYFLOW_CURVE_PUBLISH:-/var/lib/keyflow/curve-trust}
+	keyflow keygen "$KEYFLOW_CURVE_DIR" >/dev/null
+	cp "$KEYFLOW_CURVE_DIR/curve.pub" "$pub/$1.pub.new"
+	chmod 0644 "$pub/$1.pub.new"
+	mv "$pub/$1.pub.new" "$pub/$1.pub"
+	echo "keyflow-entrypoint: CURVE key published as $pub/$1.pub" >&2
+}
+
+# curve_wait_cs: until CommServe's public key file is there.
+curve_wait_cs() {
+	case "${KEYFLOW_CURVE_DIR:-}:${KEYFLOW_COMMSERVE_KEY:-}" in
+	:*|*:) return 0 ;;
+	*:/*) ;;
+	*) return 0 ;;
+	esac
+	i=0
+	until [ -s "$KEYFLOW_COMMSERVE_KEY" ]; do
+		i=$((i + 1))
+		if [ $i -ge 120 ]; then
+			echo "keyflow-entrypoint: CommServe's CURVE key" \
+			    "$KEYFLOW_COMMSERVE_KEY did not appear" >&2
+			exit 1
+		fi
+		sleep 1
+	done
+}
+
+case "${1:-}" in
+kmsd) curve_publish kmsd; curve_wait_cs ;;
+commserved) curve_publish commserve ;;
+mediaagentd)
+	curve_publish "mediaagent-${KEYFLOW_MA_NAME:-ma1}"
+	curve_wait_cs
+	;;
+clientd)
+	curve_publish "client-${KEYFLOW_CLIENT_NAME:-local}"
+	curve_wait_cs
+	;;
+esac
 
 case "${1:-}" in
 certs)

@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "conf.h"
+#include "curve.h"
 #include "kms.h"
 #include "log.h"
 #include "trace.h"
@@ -50,10 +51,13 @@
 #define STOP_WAIT_S		10	/* for connections to finish on SIGTERM */
 #define THREAD_STACK		(512 * 1024)
 
+/* CURVE for the trace event link (--curve-dir, --commserve-key). */
+static struct curve_conf curve_cf;
+
 enum {
 	OPT_LISTEN = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_CIPHERS, OPT_STORE,
 	OPT_ROOT_KEY, OPT_EVENTS, OPT_MAX_MESSAGE, OPT_MAX_CONNS, OPT_IDLE,
-	OPT_HELP
+	OPT_CURVE_DIR, OPT_CS_KEY, OPT_HELP
 };
 
 static const struct option longopts[] = {
@@ -68,6 +72,8 @@ static const struct option longopts[] = {
 	{ "max-message",	required_argument,	NULL, OPT_MAX_MESSAGE },
 	{ "max-connections",	required_argument,	NULL, OPT_MAX_CONNS },
 	{ "idle-timeout",	required_argument,	NULL, OPT_IDLE },
+	{ "curve-dir",		required_argument,	NULL, OPT_CURVE_DIR },
+	{ "commserve-key",	required_argument,	NULL, OPT_CS_KEY },
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -84,7 +90,7 @@ usage(int status)
 	    "[--listen host:port]\n"
 	    "            [--max-connections n] [--max-message bytes] "
 	    "[--root-key file]\n"
-	    "            [--store dir]\n");
+	    "            [--store dir] [--curve-dir dir --commserve-key key]\n");
 	if (status == 0)
 		fprintf(f, "\n"
 		    "kmsd is keyflow's KMIP key management server (KMIP 1.0-1.4 "
@@ -109,6 +115,13 @@ usage(int status)
 		    "STORE/root.key)\n"
 		    "  --events EP            ZeroMQ endpoint for trace events "
 		    "(KEYFLOW_EVENTS, default: none)\n"
+		    "  --curve-dir DIR        CURVE key pair for the trace event "
+		    "link, created if\n"
+		    "                         missing (KEYFLOW_CURVE_DIR; "
+		    "none: plaintext)\n"
+		    "  --commserve-key KEY    CommServe's CURVE public key, Z85 "
+		    "or a curve.pub file\n"
+		    "                         (KEYFLOW_COMMSERVE_KEY)\n"
 		    "  --max-message N        largest request, K/M suffixes "
 		    "(KEYFLOW_KMS_MAX_MESSAGE, default "
 		    DEFAULT_MAX_MESSAGE ")\n"
@@ -138,6 +151,8 @@ conf_load(struct kms_conf *c, int argc, char **argv)
 	c->store = conf_env("KEYFLOW_KMS_STORE", DEFAULT_STORE);
 	c->root_key = conf_env("KEYFLOW_KMS_ROOT_KEY", NULL);
 	c->events = conf_env("KEYFLOW_EVENTS", NULL);
+	curve_cf.dir = conf_env("KEYFLOW_CURVE_DIR", NULL);
+	curve_cf.commserve_key = conf_env("KEYFLOW_COMMSERVE_KEY", NULL);
 	c->max_message_str = conf_env("KEYFLOW_KMS_MAX_MESSAGE",
 	    DEFAULT_MAX_MESSAGE);
 	c->max_conns_str = conf_env("KEYFLOW_KMS_MAX_CONNECTIONS",
@@ -178,6 +193,12 @@ conf_load(struct kms_conf *c, int argc, char **argv)
 			break;
 		case OPT_IDLE:
 			c->idle_str = optarg;
+			break;
+		case OPT_CURVE_DIR:
+			curve_cf.dir = optarg;
+			break;
+		case OPT_CS_KEY:
+			curve_cf.commserve_key = optarg;
 			break;
 		case 'n':
 			c->check_only = 1;
@@ -277,7 +298,8 @@ conf_check(struct kms_conf *c, char *err, size_t cap)
 			    "%s/root.key", c->store);
 			c->root_key = c->root_key_buf;
 		}
-		return 0;
+		curve_cf.events = c->events;
+		return curve_conf_check(&curve_cf, err, cap);
 	}
 	return -1;
 }
@@ -489,6 +511,7 @@ main(int argc, char **argv)
 	if ((k.trace = trace_new("kms")) == NULL)
 		goto done;
 	if (conf.events != NULL && ((k.zctx = zmq_ctx_new()) == NULL ||
+	    curve_setup(&curve_cf, k.zctx, err, sizeof(err)) == -1 ||
 	    trace_connect(k.trace, k.zctx, conf.events) == -1)) {
 		log_warnx("cannot publish trace events to %s", conf.events);
 		goto done;
@@ -507,6 +530,7 @@ main(int argc, char **argv)
 	/* Threads still serving would use these: leave them to exit(). */
 	if (k.nconns == 0) {
 		trace_free(&k.trace);
+		curve_shutdown();
 		if (k.zctx != NULL)
 			zmq_ctx_term(k.zctx);
 		store_free(&k.store);

@@ -20,6 +20,7 @@
 #include "chunk.h"
 #include "conf.h"
 #include "container.h"
+#include "curve.h"
 #include "log.h"
 #include "mediaagent.h"
 #include "trace.h"
@@ -36,8 +37,12 @@
 
 enum {
 	OPT_NAME = 256, OPT_COMMSERVE, OPT_LISTEN, OPT_ENDPOINT, OPT_ROOT,
-	OPT_EVENTS, OPT_FSYNC, OPT_HELP
+	OPT_EVENTS, OPT_FSYNC, OPT_CURVE_DIR, OPT_CURVE_TRUST, OPT_CS_KEY,
+	OPT_HELP
 };
+
+/* CURVE keys, trusted clients, CommServe's key (--curve-*). */
+static struct curve_conf curve_cf = { .serves = 1 };
 
 static const struct option longopts[] = {
 	{ "name",		required_argument,	NULL, OPT_NAME },
@@ -47,6 +52,9 @@ static const struct option longopts[] = {
 	{ "root",		required_argument,	NULL, OPT_ROOT },
 	{ "events",		required_argument,	NULL, OPT_EVENTS },
 	{ "fsync-interval",	required_argument,	NULL, OPT_FSYNC },
+	{ "curve-dir",		required_argument,	NULL, OPT_CURVE_DIR },
+	{ "curve-trust",	required_argument,	NULL, OPT_CURVE_TRUST },
+	{ "commserve-key",	required_argument,	NULL, OPT_CS_KEY },
 	{ "help",		no_argument,		NULL, OPT_HELP },
 	{ NULL,			0,			NULL, 0 }
 };
@@ -61,7 +69,9 @@ usage(int status)
 	    "[--endpoint endpoint]\n"
 	    "                   [--events endpoint] [--fsync-interval bytes] "
 	    "[--listen endpoint]\n"
-	    "                   [--name name] [--root dir]\n");
+	    "                   [--name name] [--root dir]\n"
+	    "                   [--curve-dir dir --curve-trust dir "
+	    "--commserve-key key]\n");
 	if (status == 0)
 		fprintf(f, "\n"
 		    "  --name NAME          MediaAgent name (KEYFLOW_MA_NAME, "
@@ -80,8 +90,23 @@ usage(int status)
 		    "K/M/G suffixes, 0 = only at commit\n"
 		    "                       (KEYFLOW_MA_FSYNC, default "
 		    DEFAULT_FSYNC ")\n"
+		    "  --curve-dir DIR      CURVE key pair, created if missing: "
+		    "encrypt and\n"
+		    "                       authenticate every link "
+		    "(KEYFLOW_CURVE_DIR; none: plaintext)\n"
+		    "  --curve-trust DIR    public keys (*.pub) of the clients "
+		    "allowed to send data\n"
+		    "                       (KEYFLOW_CURVE_TRUST)\n"
+		    "  --commserve-key KEY  CommServe's public key, Z85 or a "
+		    "curve.pub file\n"
+		    "                       (KEYFLOW_COMMSERVE_KEY)\n"
 		    "  -n                   check the configuration and exit\n"
-		    "  -v                   log debug messages\n");
+		    "  -v                   log debug messages\n"
+		    "\n"
+		    "  KEYFLOW_MA_DELAY_US=N  TEST ONLY: sleep N microseconds "
+		    "(at most 1000000)\n"
+		    "                       after writing each backup chunk, "
+		    "to slow the MediaAgent down\n");
 	exit(status);
 }
 
@@ -99,6 +124,10 @@ conf_load(struct ma_conf *c, int argc, char **argv)
 	c->root = conf_env("KEYFLOW_MA_ROOT", DEFAULT_ROOT);
 	c->events = conf_env("KEYFLOW_EVENTS", NULL);
 	c->fsync_str = conf_env("KEYFLOW_MA_FSYNC", DEFAULT_FSYNC);
+	c->delay_str = conf_env("KEYFLOW_MA_DELAY_US", "0");
+	curve_cf.dir = conf_env("KEYFLOW_CURVE_DIR", NULL);
+	curve_cf.trust = conf_env("KEYFLOW_CURVE_TRUST", NULL);
+	curve_cf.commserve_key = conf_env("KEYFLOW_COMMSERVE_KEY", NULL);
 
 	while ((ch = getopt_long(argc, argv, "hnv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -123,6 +152,15 @@ conf_load(struct ma_conf *c, int argc, char **argv)
 		case OPT_FSYNC:
 			c->fsync_str = optarg;
 			break;
+		case OPT_CURVE_DIR:
+			curve_cf.dir = optarg;
+			break;
+		case OPT_CURVE_TRUST:
+			curve_cf.trust = optarg;
+			break;
+		case OPT_CS_KEY:
+			curve_cf.commserve_key = optarg;
+			break;
 		case 'n':
 			c->check_only = 1;
 			break;
@@ -144,7 +182,8 @@ conf_load(struct ma_conf *c, int argc, char **argv)
 static int
 conf_check(struct ma_conf *c, char *err, size_t cap)
 {
-	char	probe[PATH_MAX];
+	char		probe[PATH_MAX];
+	uint64_t	delay;
 
 	if (!conf_name_valid(c->name, MA_NAME_MAX))
 		snprintf(err, cap, "--name \"%s\": use 1 to %d letters, "
@@ -176,10 +215,16 @@ conf_check(struct ma_conf *c, char *err, size_t cap)
 		snprintf(err, cap, "--fsync-interval \"%s\" is not a size from "
 		    "0 to 1T (bytes, or with a K, M, G or T suffix)",
 		    c->fsync_str);
+	else if (conf_parse_u64(c->delay_str, 0, 1000000, &delay) == -1)
+		snprintf(err, cap, "KEYFLOW_MA_DELAY_US \"%s\" is not a "
+		    "number of microseconds from 0 to 1000000", c->delay_str);
 	else {
+		c->delay_us = (uint32_t)delay;
 		if (c->endpoint == NULL)
 			c->endpoint = c->listen;
-		return 0;
+		curve_cf.commserve = c->commserve;
+		curve_cf.events = c->events;
+		return curve_conf_check(&curve_cf, err, cap);
 	}
 	return -1;
 }
@@ -211,6 +256,8 @@ data_socket(void *zctx, const char *endpoint)
 		log_warnx("zmq_setsockopt: %s", zmq_strerror(errno));
 		goto fail;
 	}
+	if (curve_apply(s, endpoint, 1) == -1)
+		goto fail;
 	if (zmq_bind(s, endpoint) == -1) {
 		log_warnx("cannot listen on %s: %s", endpoint,
 		    zmq_strerror(errno));
@@ -291,6 +338,8 @@ main(int argc, char **argv)
 	ma.conf = &conf;
 	if ((ma.zctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+	if (curve_setup(&curve_cf, ma.zctx, err, sizeof(err)) == -1)
+		fatalx("CURVE: %s", err);
 	if ((ma.trace = trace_new("mediaagent")) == NULL)
 		fatalx("cannot set up trace events");
 	if ((ma.data = data_socket(ma.zctx, conf.listen)) == NULL)
@@ -309,6 +358,7 @@ main(int argc, char **argv)
 	zmq_close(ma.data);
 	trace_free(&ma.trace);
 	free(ma.rbuf);
+	curve_shutdown();
 	zmq_ctx_term(ma.zctx);
 	log_info("stopped");
 	return 0;

@@ -21,6 +21,7 @@
 
 #include "conf.h"
 #include "container.h"
+#include "curve.h"
 #include "log.h"
 #include "mediaagent.h"
 #include "trace.h"
@@ -62,6 +63,8 @@ send_hello(struct ma *ma, int64_t now)
 	hello.data_endpoint = (char *)c->endpoint;
 	hello.mount_root = (char *)c->root;
 	hello.version = "1";
+	/* CommServe checks it against our CURVE handshake, then tells clients. */
+	hello.curve_key = (char *)curve_public_key();
 	ma->hello_ms = now;
 	if (wire_send(ma->cs, NULL, 0, KF__MSG_TYPE__HELLO, &hello.base,
 	    NULL, 0) == -1)
@@ -250,6 +253,32 @@ session_forget(struct ma *ma, struct ma_job *job)
 	job_free(&job);
 }
 
+/*
+ * Make room in a full job table: forget the finished job (a committed
+ * backup or a served restore) idle longest.  Those are only kept for a
+ * client's retry and for a quick discard; a discard finds the container by
+ * its mount path without them.  0 if every tracked job is still running.
+ */
+static int
+forget_finished(struct ma *ma)
+{
+	struct ma_job	*job, *oldest = NULL;
+	size_t		 i;
+
+	for (i = 0; i < ma->njobs; i++) {
+		job = ma->jobs[i];
+		if (job->state != MA_JOB_SERVED &&
+		    job->state != MA_JOB_COMMITTED)
+			continue;
+		if (oldest == NULL || job->active_ms < oldest->active_ms)
+			oldest = job;
+	}
+	if (oldest == NULL)
+		return 0;
+	session_forget(ma, oldest);
+	return 1;
+}
+
 /* Constant-time check of a presented job token. */
 int
 session_token_ok(const struct ma_job *job, const ProtobufCBinaryData *tok)
@@ -355,7 +384,7 @@ session_announce(struct ma *ma, struct ma_req *req)
 		announce_accepted(req, job->id);
 		return 0;
 	}
-	if (ma->njobs >= MA_JOBS_MAX)
+	if (ma->njobs >= MA_JOBS_MAX && !forget_finished(ma))
 		return dispatch_fail(req, KF__KF_ERR__ERR_UNAVAILABLE,
 		    "mediaagent %s already tracks %d jobs; retry when some "
 		    "have finished", ma->conf->name, MA_JOBS_MAX);
@@ -388,26 +417,52 @@ session_announce(struct ma *ma, struct ma_req *req)
 	return 0;
 }
 
-/* CommServe gave up on a job: drop it and any uncommitted container. */
+/*
+ * CommServe gave up on a backup: drop the job and any container it left,
+ * committed or not.  A job this process no longer knows (it restarted
+ * since) is looked for under the mount path CommServe names.  Idempotent:
+ * files already gone are fine, and the OK names the job so that CommServe
+ * records the discard as done.
+ */
 int
 session_discard(struct ma *ma, struct ma_req *req)
 {
 	const Kf__JobRef	*r = (const Kf__JobRef *)req->m->body;
 	Kf__Ok			 ok = KF__OK__INIT;
 	struct ma_job		*job;
+	int			 rc = 0;
 
-	if ((job = session_job(ma, r->job)) == NULL)
-		ok.message = "job not known here; nothing to discard";
-	else {
+	if (r->job == 0)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job id 0 is not a job");
+	if ((job = session_job(ma, r->job)) != NULL) {
 		if (job->cw != NULL)
 			store_abort(job, "CommServe discarded the job");
-		if (job->state == MA_JOB_COMMITTED)
-			(void)quarantine_discard_committed(job->mount, job->id);
+		if (job->type == KF__JOB_TYPE__JOB_BACKUP)
+			rc = quarantine_discard_committed(job->mount, job->id);
 		log_info("job %llu discarded by CommServe",
 		    (unsigned long long)job->id);
 		session_forget(ma, job);
 		ok.message = "job discarded";
-	}
+	} else if (r->mount_path != NULL) {
+		if (!mount_ok(r->mount_path, r->job))
+			return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+			    "job %llu: mount path \"%.200s\" is not an "
+			    "absolute path without \".\" or \"..\" components",
+			    (unsigned long long)r->job, r->mount_path);
+		if ((rc = quarantine_discard_committed(r->mount_path,
+		    r->job)) == 0)
+			rc = quarantine_stale_job(r->mount_path, r->job);
+		ok.message = "job not known here; its files under the mount "
+		    "path are gone";
+	} else
+		ok.message = "job not known here; nothing to discard";
+	if (rc == -1)
+		return dispatch_fail(req, KF__KF_ERR__ERR_IO, "job %llu: "
+		    "cannot remove its container (see the MediaAgent's log)",
+		    (unsigned long long)r->job);
+	ok.has_job = 1;
+	ok.job = r->job;
 	dispatch_reply(req, KF__MSG_TYPE__OK, &ok.base, NULL, 0);
 	return 0;
 }

@@ -6,12 +6,13 @@ usage: keyscan.py KEYS FILE...
        keyscan.py --forms
 
 KEYS holds lines "NAME HEX" (kf-keyprobe's output, or any secret's bytes
-in hex: a password, a key file).  Every FILE is searched for every key as
+in hex: a password, a key file) or "NAME z85:TEXT" (a CURVE secret key).  Every FILE is searched for every key as
 raw bytes, as lower- and upper-case hex (also with ':' or ' ' between the
 bytes, as OpenSSL and hex dumps print them), as base64 and base64url at
 each of the three byte alignments it can have inside a longer encoded
-string (so a key logged as part of a larger blob is found too), and in
-PostgreSQL's bytea escape format.  Prints each finding; exits 1 if there
+string (so a key logged as part of a larger blob is found too), in
+PostgreSQL's bytea escape format, and in ZeroMQ's Z85 (the text form of
+CURVE keys) when its length is a multiple of 4.  Prints each finding; exits 1 if there
 is any, 0 if none, 2 on a usage error or a KEYS file without keys.
 
 --plant copies SRC to DST with key NAME written in FORM (one of --forms)
@@ -33,6 +34,30 @@ def b64_inner(k, shift, alt):
     return s[first:last]
 
 
+Z85 = ("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+       ".-:+=^!/*?&<>()[]{}@%$#")
+
+
+def z85(k):
+    """ZeroMQ RFC 32 Z85 of k (len(k) a multiple of 4)."""
+    out = []
+    for i in range(0, len(k), 4):
+        v = int.from_bytes(k[i:i + 4], "big")
+        out.append("".join(Z85[v // 85 ** p % 85] for p in range(4, -1, -1)))
+    return "".join(out).encode()
+
+
+def z85_decode(s):
+    """The bytes of Z85 text s (for KEYS lines given as z85:TEXT)."""
+    out = b""
+    for i in range(0, len(s), 5):
+        v = 0
+        for c in s[i:i + 5]:
+            v = v * 85 + Z85.index(c)
+        out += v.to_bytes(4, "big")
+    return out
+
+
 def forms(k):
     """Every encoding a key might be stored or logged in."""
     hx = k.hex()
@@ -51,6 +76,8 @@ def forms(k):
         f["base64" + suffix] = b64_inner(k, shift, False)
         f["base64url" + suffix] = b64_inner(k, shift, True)
     f["upper-case colon hex"] = f["colon hex"].upper()
+    if len(k) % 4 == 0:
+        f["z85"] = z85(k)
     return f
 
 
@@ -62,7 +89,9 @@ def load_keys(path):
             if parts[0] in keys:
                 raise SystemExit("keyscan: key %s named twice in %s" %
                                  (parts[0], path))
-            keys[parts[0]] = bytes.fromhex(parts[1])
+            keys[parts[0]] = (z85_decode(parts[1][4:])
+                              if parts[1].startswith("z85:")
+                              else bytes.fromhex(parts[1]))
     for name, k in keys.items():
         # Shorter secrets would be found by chance, and prove nothing.
         if len(k) < 12:

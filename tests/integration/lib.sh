@@ -11,9 +11,17 @@
 # that crashed, exited non-zero on SIGTERM or reported a sanitizer error
 # fails the suite.
 #
+# Every link runs over ZeroMQ CURVE unless KF_CURVE=0 (in the environment,
+# or set by a suite before kf_setup): each daemon started through kf_spawn
+# gets its own key directory under $KF_WORK/curve, its public key copied
+# into the shared trust directory first, and CommServe's key; the CLI and
+# kf-poke get a key pair of their own through the exported KEYFLOW_CURVE_*
+# variables, so hostile cases arrive as an authenticated peer.
+#
 # Environment (set by tests.cmake): KF_BIN_DIR (the build directory),
-# KF_TEST_PG_CONNINFO_FILE, KF_SRC_DIR; optional KF_READY_TIMEOUT (s) and
-# KF_KEEP=1 to keep the work directory for a post-mortem.
+# KF_TEST_PG_CONNINFO_FILE, KF_SRC_DIR; optional KF_READY_TIMEOUT (s),
+# KF_KEEP=1 to keep the work directory for a post-mortem, and KF_CURVE=0
+# for plaintext links.
 
 set -euo pipefail
 
@@ -27,6 +35,8 @@ done
 unset _v
 
 KF_SUITE=$(basename "$0" .sh)
+KF_CURVE=${KF_CURVE:-1}		# 1: CURVE on every link
+KF_CURVE_DIR=""			# keys, trust directory, server key list
 KF_READY_TIMEOUT=${KF_READY_TIMEOUT:-60}
 KF_STOP_TIMEOUT=5
 KF_WORK=""
@@ -108,17 +118,82 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
-# kf_spawn NAME PROGRAM ARGS...: start a daemon in the background.
+# kf_spawn NAME PROGRAM ARGS...: start a daemon in the background (with
+# CURVE on, with its keys: see kf_curve_env).
 kf_spawn() {
-	local name=$1 prog
+	local name=$1 prog env=()
 	prog=$(kf_bin "$2")
+	# Suites without kf_setup (kmsd's) have no CURVE keys to give.
+	[ "$KF_CURVE" = 0 ] || [ -z "$KF_CURVE_DIR" ] ||
+	    kf_curve_env "$name" "$2" "${@:3}"
 	shift 2
 	[ -z "${KF_PID[$name]:-}" ] || kf_fail "daemon $name started twice"
 	KF_LOG[$name]="$KF_WORK/logs/$name.log"
-	"$prog" "$@" </dev/null >>"${KF_LOG[$name]}" 2>&1 &
+	env "${env[@]}" "$prog" "$@" </dev/null >>"${KF_LOG[$name]}" 2>&1 &
 	KF_PID[$name]=$!
 	KF_ORDER+=("$name")
 	echo "$! $(kf_starttime $!)" >>"$KF_WORK/pids"
+}
+
+# ---------------------------------------------------------------- CURVE
+
+# kf_curve_keygen DIR: a key pair in DIR unless one is there; prints the
+# public key.
+kf_curve_keygen() {
+	"$(kf_bin keyflow)" keygen "$1" 2>/dev/null ||
+	    kf_fail "keyflow keygen $1 failed"
+}
+
+# kf_curve_trust NAME DIR: let the key pair in DIR connect (its curve.pub
+# into the trust directory as NAME.pub).
+kf_curve_trust() {
+	cp "$2/curve.pub" "$KF_CURVE_DIR/trust/$1.pub"
+}
+
+# kf_curve_setup: the trust directory, CommServe's key pair (made now so
+# that every client knows it before CommServe starts) and the CLI's, which
+# the suite's shell exports for keyflow and kf-poke.
+kf_curve_setup() {
+	KF_CURVE_DIR=$KF_WORK/curve
+	mkdir -p -m 0700 "$KF_CURVE_DIR/trust"
+	: >"$KF_CURVE_DIR/servers"
+	kf_curve_keygen "$KF_CURVE_DIR/commserve" >/dev/null
+	kf_curve_keygen "$KF_CURVE_DIR/cli" >/dev/null
+	kf_curve_trust cli "$KF_CURVE_DIR/cli"
+	export KEYFLOW_CURVE_DIR=$KF_CURVE_DIR/cli
+	export KEYFLOW_COMMSERVE_KEY=$KF_CURVE_DIR/commserve/curve.pub
+	export KF_CURVE_SERVERS=$KF_CURVE_DIR/servers
+}
+
+# kf_curve_env NAME PROGRAM ARGS...: fill the caller's env array with the
+# KEYFLOW_CURVE_* settings for daemon NAME, making and trusting its key
+# pair.  A MediaAgent's endpoints go to the server key list kf-poke reads.
+kf_curve_env() {
+	local name=$1 prog=$2 dir i j
+	shift 2
+	dir=$KF_CURVE_DIR/$name
+	case "$prog" in
+	commserved)
+		env=(KEYFLOW_CURVE_DIR="$KF_CURVE_DIR/commserve"
+		    KEYFLOW_CURVE_TRUST="$KF_CURVE_DIR/trust")
+		return ;;
+	mediaagentd|clientd|kmsd) ;;
+	*) return ;;
+	esac
+	kf_curve_keygen "$dir" >/dev/null
+	kf_curve_trust "$name" "$dir"
+	env=(KEYFLOW_CURVE_DIR="$dir"
+	    KEYFLOW_COMMSERVE_KEY="$KF_CURVE_DIR/commserve/curve.pub")
+	[ "$prog" = mediaagentd ] || return 0
+	env+=(KEYFLOW_CURVE_TRUST="$KF_CURVE_DIR/trust")
+	for ((i = 1; i < $#; i++)); do
+		case "${!i}" in
+		--listen|--endpoint)
+			j=$((i + 1))
+			echo "${!j} $(cat "$dir/curve.pub")" \
+			    >>"$KF_CURVE_DIR/servers" ;;
+		esac
+	done
 }
 
 # kf_starttime PID: field 22 of /proc/PID/stat, to notice a reused PID.
@@ -326,6 +401,10 @@ kf_setup() {
 	while [ "$KF_EV_EP" = "$KF_CS_EP" ]; do
 		KF_EV_EP="tcp://127.0.0.1:$(kf_free_port)"
 	done
+	if [ "$KF_CURVE" != 0 ]; then
+		kf_curve_setup
+		kf_log "CURVE on every link (KF_CURVE=0 for plaintext)"
+	fi
 }
 
 # ---------------------------------------------------------------- daemons

@@ -11,11 +11,13 @@
 # job's master key, KEK and DEK and each pool's (kf-keyprobe; kmsd's by a
 # KMIP Get), each client's network key, both clients' passwords and the
 # wrong one, CommServe's local key file, kmsd's root key, the TLS private
-# keys of CommServe and kmsd - and searched, in raw bytes, hex, base64,
-# base64url and more (keyscan.py), in: every daemon's log, the suite's
+# keys of CommServe and kmsd, and with CURVE on every process's CURVE
+# secret key - and searched, in raw bytes, hex, base64, base64url, Z85 and
+# more (keyscan.py), in: every daemon's log, the suite's
 # part of PostgreSQL's log, job_events, a dump of the whole database,
-# every CLI output, kmsd's store and CommServe's state directory (but the
-# key files themselves) and the MediaAgent's storage.  A self-check plants
+# every CLI output, kmsd's store, CommServe's state directory and the
+# CURVE key directories (but the key files themselves) and the
+# MediaAgent's storage.  A self-check plants
 # keys in scratch copies of a log, in several encodings, and the scan must
 # find each.
 . "$(dirname "$0")/lib.sh" || exit 1
@@ -168,9 +170,23 @@ for k in commserve server; do
 	    kf_fail "cannot read the TLS key $k.key"
 	secret "tls-$k" "$KF_WORK/s.tls-$k"
 done
+# Every CURVE secret key (Z85 in each curve.key); none with KF_CURVE=0.
+ncurve=0
+if [ "$KF_CURVE" != 0 ]; then
+	for f in "$KF_CURVE_DIR"/*/curve.key; do
+		k=$(sed -n 's/^secret-key = //p' "$f")
+		[ ${#k} -eq 40 ] || kf_fail "no CURVE secret key in $f"
+		printf 'curve-%s z85:%s\n' "$(basename "$(dirname "$f")")" \
+		    "$k" >>"$KEYS"
+		ncurve=$((ncurve + 1))
+	done
+	# CommServe, the CLI, ma1, kmsd and three clientd.
+	kf_assert_eq "$ncurve" 7 "CURVE key pairs"
+fi
 nkeys=$(wc -l <"$KEYS")
-# 3 jobs x 3, 2 pools x 2, 2 clients, 3 passwords, 2 key files, 2 TLS keys
-kf_assert_eq "$nkeys" 22 "keys collected"
+# 3 jobs x 3, 2 pools x 2, 2 clients, 3 passwords, 2 key files, 2 TLS
+# keys, and the CURVE secret keys
+kf_assert_eq "$nkeys" $((22 + ncurve)) "keys collected"
 kf_assert_eq "$(grep -c -E '^job[0-9]+-(master|kek|dek) [0-9a-f]{64}$' \
     "$KEYS")" 9 "256-bit job keys"
 grep -q "^pool-pk-master $(sed -n "s/^job${JOBS[0]}-master //p" "$KEYS")$" \
@@ -199,8 +215,9 @@ files=("$KF_WORK"/logs/*.log "$KF_WORK/pg-part.log" \
     "$KF_WORK/job_events.txt" "$KF_WORK/dump.sql" "$CLI_LOG")
 while IFS= read -r -d '' f; do
 	files+=("$f")
-done < <(find "$KF_WORK/kms" "$KF_WORK/cs" "$(kf_ma_root ma1)" -type f \
-    ! -name root.key ! -name commserve.key -print0)
+done < <(find "$KF_WORK/kms" "$KF_WORK/cs" "$(kf_ma_root ma1)" \
+    ${KF_CURVE_DIR:+"$KF_CURVE_DIR"} -type f \
+    ! -name root.key ! -name commserve.key ! -name curve.key -print0)
 for d in commserve mediaagent-ma1 kmsd client-local client-other \
     client-bad; do
 	[ -s "${KF_LOG[$d]}" ] || kf_fail "$d wrote no log"
@@ -239,4 +256,17 @@ kmsd-rootkey raw bytes
 pw-bad hex
 tls-commserve colon hex
 EOF
+# With CURVE on, the same for a CURVE secret key in its own text form.
+if [ "$KF_CURVE" != 0 ]; then
+	n=$((n + 1))
+	python3 "$SCAN" --plant curve-commserve z85 "$KEYS" "$log" \
+	    "$KF_WORK/planted-$n.log" || kf_fail "cannot plant a CURVE key"
+	rc=0
+	python3 "$SCAN" "$KEYS" "$KF_WORK/planted-$n.log" \
+	    >"$KF_WORK/planted-$n.out" || rc=$?
+	kf_assert_eq "$rc" 1 "keyscan's status with a CURVE key planted"
+	grep -qF "curve-commserve key found as z85 in" \
+	    "$KF_WORK/planted-$n.out" ||
+	    kf_fail "the scan did not find the planted CURVE key"
+fi
 kf_log "self-check: $n planted keys found"

@@ -22,6 +22,7 @@
 #include <zmq.h>
 
 #include "conf.h"
+#include "curve.h"
 #include "log.h"
 #include "trace.h"
 #include "util.h"
@@ -360,6 +361,48 @@ fail:
 	return rc;
 }
 
+/*
+ * --ma-hello KEY: register as MediaAgent "rogue-ma" claiming CURVE key KEY
+ * ("self": this process's own key) and print the answer: "WELCOME", or
+ * "ERROR ERR_NAME: message".  -1 when no answer comes.
+ */
+static int
+ma_hello(void *ctx, const char *endpoint, const char *key, int timeout_ms)
+{
+	Kf__Hello	 h = KF__HELLO__INIT;
+	struct wire_msg	 m;
+	kf_err_t	 err;
+	char		 errmsg[512];
+	void		*sock;
+	int		 rc = -1;
+
+	if ((sock = wire_socket(ctx, ZMQ_DEALER, endpoint, 0)) == NULL)
+		return -1;
+	h.role = "mediaagent";
+	h.name = "rogue-ma";
+	h.data_endpoint = "tcp://127.0.0.1:1";
+	h.mount_root = "/nonexistent";
+	h.version = "1";
+	h.curve_key = strcmp(key, "self") == 0 ?
+	    (char *)curve_public_key() : (char *)key;
+	if (wire_send(sock, NULL, 0, KF__MSG_TYPE__HELLO, &h.base, NULL,
+	    0) == -1)
+		goto fail;
+	if (wire_await(sock, KF__MSG_TYPE__WELCOME, timeout_ms, &m, &err,
+	    errmsg, sizeof(errmsg)) == 0) {
+		printf("WELCOME\n");
+		wire_msg_clear(&m);
+		rc = 0;
+	} else if (err != KF__KF_ERR__ERR_TIMEOUT) {
+		printf("ERROR %s: %s\n", wire_err_name(err), errmsg);
+		rc = 0;
+	} else
+		printf("no answer: %s\n", errmsg);
+fail:
+	zmq_close(sock);
+	return rc;
+}
+
 /* Every case of a group, each on its own connection; -1 if any failed. */
 static int
 poke_group(void *ctx, const char *endpoint, const char *group,
@@ -490,6 +533,11 @@ usage(int status)
 	    "[--job ID]\n"
 	    "       kf-poke --pub --endpoint EP [--count N]\n"
 	    "       kf-poke --churn N --endpoint EP\n"
+	    "       kf-poke --ma-hello KEY|self --endpoint EP\n"
+	    "CURVE (as the daemons' clients): KEYFLOW_CURVE_DIR, "
+	    "KEYFLOW_COMMSERVE_KEY,\n"
+	    "and KF_CURVE_SERVERS, a file of \"ENDPOINT KEY\" lines for "
+	    "other servers\n"
 	    "cases (exit 0 when the expected reply arrives, 1 otherwise;\n"
 	    "with --no-reply, 0 when none arrives within the timeout):\n");
 	for (i = 0; i < poke_ncases; i++)
@@ -501,6 +549,38 @@ usage(int status)
 		    wire_err_name(poke_cases[i].expect), poke_cases[i].alt ? " or " : "",
 		    poke_cases[i].alt ? wire_err_name(poke_cases[i].alt) : "");
 	exit(status);
+}
+
+/*
+ * CURVE as the daemons' clients configure it (KEYFLOW_CURVE_DIR,
+ * KEYFLOW_COMMSERVE_KEY: then the target is taken to be CommServe), so a
+ * hostile case arrives as an authenticated peer.  KF_CURVE_SERVERS names a
+ * file of "ENDPOINT KEY" lines for other targets (MediaAgents).
+ */
+static void
+poke_curve(void *ctx, const char *endpoint)
+{
+	struct curve_conf	 cf;
+	const char		*path;
+	char			 err[512], line[512], ep[300], key[64];
+	FILE			*f;
+
+	memset(&cf, 0, sizeof(cf));
+	cf.dir = conf_env("KEYFLOW_CURVE_DIR", NULL);
+	cf.commserve_key = conf_env("KEYFLOW_COMMSERVE_KEY", NULL);
+	cf.commserve = endpoint;
+	cf.quiet = 1;
+	if (curve_setup(&cf, ctx, err, sizeof(err)) == -1)
+		fatalx("CURVE: %s", err);
+	if ((path = conf_env("KF_CURVE_SERVERS", NULL)) == NULL)
+		return;
+	if ((f = fopen(path, "r")) == NULL)
+		fatal("%s", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%299s %63s", ep, key) == 2 &&
+		    curve_peer_set(ep, key) == -1)
+			fatalx("%s: bad line for %s", path, ep);
+	fclose(f);
 }
 
 int
@@ -516,17 +596,18 @@ main(int argc, char *argv[])
 		{ "no-reply", no_argument, NULL, 'r' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "churn", required_argument, NULL, 'C' },
+		{ "ma-hello", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct poke_case	*c = NULL;
-	const char		*endpoint = NULL, *group = NULL;
+	const char		*endpoint = NULL, *group = NULL, *mkey = NULL;
 	uint64_t		 timeout = POKE_TIMEOUT_MS, count = 1, nchurn = 0;
 	void			*ctx;
 	int			 ch, pub = 0, rc;
 
 	log_init("kf-poke", 0);
-	while ((ch = getopt_long(argc, argv, "e:c:t:pn:j:rg:C:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "e:c:t:pn:j:rg:C:M:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			endpoint = optarg;
@@ -562,6 +643,9 @@ main(int argc, char *argv[])
 			if (conf_parse_u64(optarg, 1, 100000, &nchurn) == -1)
 				usage(2);
 			break;
+		case 'M':
+			mkey = optarg;
+			break;
 		case 'h':
 			usage(0);
 		default:
@@ -570,18 +654,23 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc || endpoint == NULL ||
 	    conf_endpoint_valid(endpoint) == -1 ||
-	    pub + (c != NULL) + (group != NULL) + (nchurn > 0) != 1)
+	    pub + (c != NULL) + (group != NULL) + (nchurn > 0) +
+	    (mkey != NULL) != 1)
 		usage(2);
 	if ((ctx = zmq_ctx_new()) == NULL)
 		fatalx("zmq_ctx_new: %s", zmq_strerror(errno));
+	poke_curve(ctx, endpoint);
 	if (pub)
 		rc = publish(ctx, endpoint, (unsigned)count);
 	else if (nchurn > 0)
 		rc = churn(ctx, endpoint, (unsigned)nchurn);
 	else if (group != NULL)
 		rc = poke_group(ctx, endpoint, group, (int)timeout);
+	else if (mkey != NULL)
+		rc = ma_hello(ctx, endpoint, mkey, (int)timeout);
 	else
 		rc = poke(ctx, endpoint, c, (int)timeout);
+	curve_shutdown();
 	zmq_ctx_term(ctx);
 	return rc == 0 ? 0 : 1;
 }
