@@ -219,6 +219,7 @@ admin_trace_get(struct req *r)
 		return;
 	} else
 		snprintf(tid, sizeof(tid), "pool/%s", g->pool);
+	events_flush(r->cs);
 	if (db_events_get(r->cs->db, tid, event_row, &rows) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(r->cs->db));
 		goto done;

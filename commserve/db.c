@@ -31,7 +31,7 @@
 #include "db_internal.h"
 #include "log.h"
 
-#define DB_ARGS_MAX	16		/* parameters of one statement */
+#define DB_ARGS_MAX	512		/* parameters of one statement */
 #define BYTEA_OID	17		/* pg_type.oid of bytea */
 
 struct db {

@@ -167,6 +167,14 @@ int	db_job_finish(struct db *, int64_t id, int state, uint64_t files,
 	    uint64_t bytes, int error_code, const char *error);
 /* At start: every job left running becomes interrupted.  Sets *count. */
 int	db_jobs_interrupt_running(struct db *, uint64_t *count);
+/* Backups of MediaAgent ma_id that failed or were interrupted and whose
+ * container the MediaAgent has not confirmed discarded: oldest first, at
+ * most limit. */
+int	db_jobs_undiscarded(struct db *, int64_t ma_id, unsigned limit,
+	    void (*cb)(void *, int64_t job, const char *mount_path), void *arg);
+/* The MediaAgent confirmed the discard: *changed = 0 if the job is not a
+ * failed or interrupted backup of ma_id still waiting for one. */
+int	db_job_discarded(struct db *, int64_t id, int64_t ma_id, int *changed);
 
 /* Catalog entries (job_files). Pointers are valid during a callback only. */
 struct db_catalog_entry {
@@ -212,7 +220,12 @@ struct db_event {
 	int64_t	ts_us;
 	char	detail[DB_TEXT_MAX];
 };
+/* The most events one db_events_add() stores (its statement has ten
+ * parameters per event). */
+#define DB_EVENTS_BATCH_MAX	48
 int	db_event_add(struct db *, const struct db_event *);
+/* n events in one statement, so all or none are stored. */
+int	db_events_add(struct db *, const struct db_event *, size_t n);
 /* In order of flow step, then time. */
 int	db_events_get(struct db *, const char *trace_id,
 	    void (*cb)(void *, const struct db_event *), void *arg);

@@ -66,6 +66,11 @@ int	db_arg_blob(struct db *, struct db_arg *, const struct db_blob *,
 	    const char *what);
 #define DB_ARG_FIELD(db, a, field, what) \
 	db_arg_field((db), (a), (field), sizeof(field), (what))
+/*
+ * Copy text that came from a peer into buf (cap > 0) as valid UTF-8:
+ * invalid bytes become '?', and it is cut at a character boundary.
+ */
+void	db_text_clean(char *buf, size_t cap, const char *s);
 
 /*
  * Run one parameterised statement.  ncols 0: a command, and *nrows (if

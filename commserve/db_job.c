@@ -1,6 +1,5 @@
 /*
- * db_job.c - jobs, their catalogs and their trace events in the CommServe
- * database.
+ * db_job.c - jobs and their catalogs in the CommServe database.
  *
  * A job row is created running and ends exactly once: a backup by
  * db_job_commit_backup(), which in one transaction COPYs the whole catalog
@@ -11,8 +10,8 @@
  * is stored only wrapped under its key set's KEK, and only once.
  *
  * Catalog paths and symlink targets are bytes (bytea), not text: file names
- * need not be UTF-8.  Trace events are sentences from other daemons, so
- * their free text is made valid UTF-8 before it is stored.
+ * need not be UTF-8.  A job's error sentence may come from another daemon,
+ * so it is made valid UTF-8 (db_text_clean) before it is stored.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,7 +61,7 @@ static const char sql_job_finish[] =
     "WHERE id = $1 AND state = 1 AND ($2 <> 2 OR type = 2)";
 static const char sql_jobs_interrupt[] =
     "UPDATE jobs SET state = 4, ended_at = now(), "
-    "error = 'commserved restarted while the job was running' "
+    "error = 'commserved restarted before the job ended' "
     "WHERE state = 1";
 
 /* Length of the well-formed UTF-8 sequence at s (NUL-terminated), or 0. */
@@ -98,8 +97,8 @@ utf8_seq(const unsigned char *s)
  * Copy text that came from a peer into buf (cap > 0) as valid UTF-8:
  * invalid bytes become '?', and it is cut at a character boundary.
  */
-static void
-text_clean(char *buf, size_t cap, const char *s)
+void
+db_text_clean(char *buf, size_t cap, const char *s)
 {
 	const unsigned char	*p = (const unsigned char *)(s ? s : "");
 	size_t			 n = 0, k;
@@ -299,7 +298,7 @@ db_job_finish(struct db *db, int64_t id, int state, uint64_t files,
 		return DB_ERROR;
 	}
 	/* The sentence may come from a peer: valid UTF-8, and it fits. */
-	text_clean(text, sizeof(text), error);
+	db_text_clean(text, sizeof(text), error);
 	db_arg_i64(&a[0], id);
 	db_arg_i64(&a[1], state);
 	if (db_arg_u64(db, &a[2], files, "file count") ||
@@ -320,6 +319,68 @@ int
 db_jobs_interrupt_running(struct db *db, uint64_t *count)
 {
 	return db_exec(db, sql_jobs_interrupt, 0, NULL, 0, NULL, NULL, count);
+}
+
+/*
+ * Backups that ended without a catalog and whose MediaAgent has not yet
+ * confirmed that their container is gone (migration 2).
+ */
+static const char sql_jobs_undiscarded[] =
+    "SELECT j.id, p.mount_path FROM jobs j "
+    "JOIN storage_pools p ON p.id = j.pool_id "
+    "WHERE p.mediaagent_id = $1 AND j.type = 1 AND j.state IN (3, 4) "
+    "AND j.discarded_at IS NULL ORDER BY j.id LIMIT $2";
+static const char sql_job_discarded[] =
+    "UPDATE jobs j SET discarded_at = now() FROM storage_pools p "
+    "WHERE j.id = $1 AND p.id = j.pool_id AND p.mediaagent_id = $2 "
+    "AND j.type = 1 AND j.state IN (3, 4) AND j.discarded_at IS NULL";
+
+struct discard_list {
+	void	(*cb)(void *, int64_t, const char *);	/* the caller's */
+	void	*arg;					/* its argument */
+};
+
+static int
+each_undiscarded(struct db *db, const struct db_row *r, void *ctx)
+{
+	struct discard_list	*l = ctx;
+	int64_t			 id;
+	char			 mount[DB_TEXT_MAX];
+
+	if (db_col_i64(r, 0, &id) == -1 || DB_COL_STR(r, 1, mount) == -1) {
+		db_seterr(db, "a job to discard has an unreadable id or "
+		    "mount path");
+		return -1;
+	}
+	l->cb(l->arg, id, mount);
+	return 0;
+}
+
+int
+db_jobs_undiscarded(struct db *db, int64_t ma_id, unsigned limit,
+    void (*cb)(void *, int64_t job, const char *mount_path), void *arg)
+{
+	struct discard_list	l = { cb, arg };
+	struct db_arg		a[2];
+
+	db_arg_i64(&a[0], ma_id);
+	db_arg_i64(&a[1], limit);
+	return db_exec(db, sql_jobs_undiscarded, 2, a, 2, each_undiscarded, &l,
+	    NULL);
+}
+
+int
+db_job_discarded(struct db *db, int64_t id, int64_t ma_id, int *changed)
+{
+	struct db_arg	a[2];
+	uint64_t	n = 0;
+
+	db_arg_i64(&a[0], id);
+	db_arg_i64(&a[1], ma_id);
+	if (db_exec(db, sql_job_discarded, 2, a, 0, NULL, NULL, &n) != DB_OK)
+		return DB_ERROR;
+	*changed = n > 0;
+	return DB_OK;
 }
 
 static const char sql_copy_files[] =
@@ -574,94 +635,4 @@ db_catalog_page(struct db *db, int64_t job, uint64_t after, unsigned limit,
 fail:
 	free(pg);
 	return rc;
-}
-
-static const char sql_event_add[] =
-    "INSERT INTO job_events (trace_id, job_id, flow, step, actor, action, "
-    "peer, bytes, ts, detail) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, " DB_TS("$9") ", $10)";
-static const char sql_events_get[] =
-    "SELECT trace_id, coalesce(job_id, 0), flow, step, actor, action, peer, "
-    "bytes, " DB_US("ts") ", detail FROM job_events "
-    "WHERE trace_id = $1 ORDER BY step, ts, id";
-
-/* A fixed-size field of free text from a peer, made valid UTF-8. */
-static int
-clean_field(struct db *db, char *buf, const char *field, size_t cap,
-    const char *what)
-{
-	if (strnlen(field, cap) >= cap) {
-		db_seterr(db, "%s is longer than %zu bytes", what, cap - 1);
-		return -1;
-	}
-	text_clean(buf, cap, field);
-	return 0;
-}
-
-int
-db_event_add(struct db *db, const struct db_event *ev)
-{
-	struct db_arg	 a[10];
-	char		 action[sizeof(ev->action)];
-	char		 peer[sizeof(ev->peer)], detail[sizeof(ev->detail)];
-
-	if (clean_field(db, action, ev->action, sizeof(action), "action") ||
-	    clean_field(db, peer, ev->peer, sizeof(peer), "peer") ||
-	    clean_field(db, detail, ev->detail, sizeof(detail), "detail") ||
-	    DB_ARG_FIELD(db, &a[0], ev->trace_id, "trace id") ||
-	    DB_ARG_FIELD(db, &a[2], ev->flow, "flow") ||
-	    DB_ARG_FIELD(db, &a[4], ev->actor, "actor") ||
-	    db_arg_u64(db, &a[7], ev->bytes, "event size"))
-		return DB_ERROR;
-	db_arg_id(&a[1], ev->job_id);
-	db_arg_i64(&a[3], ev->step);
-	db_arg_text(&a[5], action);
-	db_arg_text(&a[6], peer);
-	db_arg_i64(&a[8], ev->ts_us);
-	db_arg_text(&a[9], detail);
-	return db_exec(db, sql_event_add, 10, a, 0, NULL, NULL, NULL);
-}
-
-struct event_list {
-	void	(*cb)(void *, const struct db_event *);	/* the caller's */
-	void	*arg;					/* its argument */
-};
-
-static int
-each_event(struct db *db, const struct db_row *r, void *ctx)
-{
-	struct event_list	*l = ctx;
-	struct db_event		*ev;
-
-	if ((ev = calloc(1, sizeof(*ev))) == NULL) {
-		db_seterr(db, "out of memory");
-		return -1;
-	}
-	if (DB_COL_STR(r, 0, ev->trace_id) == -1 ||
-	    db_col_i64(r, 1, &ev->job_id) == -1 ||
-	    DB_COL_STR(r, 2, ev->flow) == -1 ||
-	    db_col_u32(r, 3, &ev->step) == -1 ||
-	    DB_COL_STR(r, 4, ev->actor) == -1 ||
-	    DB_COL_STR(r, 5, ev->action) == -1 ||
-	    DB_COL_STR(r, 6, ev->peer) == -1 ||
-	    db_col_u64(r, 7, &ev->bytes) == -1 ||
-	    db_col_i64(r, 8, &ev->ts_us) == -1 ||
-	    DB_COL_STR(r, 9, ev->detail) == -1) {
-		free(ev);
-		return -1;
-	}
-	l->cb(l->arg, ev);
-	free(ev);
-	return 0;
-}
-
-int
-db_events_get(struct db *db, const char *trace_id,
-    void (*cb)(void *, const struct db_event *), void *arg)
-{
-	struct event_list	l = { cb, arg };
-	struct db_arg		a;
-
-	db_arg_text(&a, trace_id);
-	return db_exec(db, sql_events_get, 1, &a, 10, each_event, &l, NULL);
 }

@@ -202,8 +202,23 @@ static const char *const m1_sql[] = {
 	NULL
 };
 
+/*
+ * Migration 2: a backup that failed or was interrupted may have left a
+ * committed container on its MediaAgent (it committed, then CommServe or
+ * the MediaAgent died before the job was recorded).  CommServe tells the
+ * MediaAgent to discard it, again at each registration until the
+ * MediaAgent confirms; discarded_at records the confirmation.
+ */
+static const char *const m2_sql[] = {
+	"ALTER TABLE jobs ADD COLUMN discarded_at timestamptz",
+	"CREATE INDEX jobs_undiscarded_idx ON jobs (pool_id)"
+	"  WHERE type = 1 AND state IN (3, 4) AND discarded_at IS NULL",
+	NULL
+};
+
 static const struct migration migrations[] = {
 	{ 1, "initial schema", m1_sql },
+	{ 2, "jobs.discarded_at: containers of failed backups", m2_sql },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

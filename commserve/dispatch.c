@@ -28,8 +28,6 @@ struct handler {
 	void		(*fn)(struct req *);	/* the handler */
 };
 
-static void ignore(struct req *r) { (void)r; }
-
 static const struct handler handlers[] = {
 	{ KF__MSG_TYPE__HELLO, ANYONE, 1, peers_hello },
 	{ KF__MSG_TYPE__AUTH, ANYONE, 1, peers_auth },
@@ -58,7 +56,7 @@ static const struct handler handlers[] = {
 	  backup_container_committed },
 	/* Answers to what CommServe sent; never answered themselves. */
 	{ KF__MSG_TYPE__ERROR, ANYONE, 0, jobs_ma_error },
-	{ KF__MSG_TYPE__OK, ANYONE, 0, ignore },
+	{ KF__MSG_TYPE__OK, ANYONE, 0, jobs_ma_ok },
 };
 
 static const struct handler *

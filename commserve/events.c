@@ -6,6 +6,12 @@
  * is untrusted input like any other: wrong frame count, an unparseable body
  * or fields out of bounds get it rejected with a log line, and the
  * subscriber keeps going.
+ *
+ * Events are queued and stored in batches, at most EVENTS_DELAY_MS after
+ * the first of a batch arrived or as soon as DB_EVENTS_BATCH_MAX wait: a
+ * small job has about ten events, and a commit each made the database the
+ * bottleneck of small jobs.  Reading a trace stores the queue first, so
+ * `keyflow trace` always sees every event CommServe has received.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,8 +20,17 @@
 
 #include "commserve.h"
 #include "log.h"
+#include "util.h"
 
 #define EVENT_BODY_MAX	8192
+#define EVENTS_DELAY_MS	20	/* longest an event waits to be stored */
+
+/* Events received and not yet stored. */
+struct event_batch {
+	struct db_event	 ev[DB_EVENTS_BATCH_MAX]; /* in arrival order */
+	size_t		 n;		/* queued */
+	int64_t		 first_ms;	/* when ev[0] arrived, monotonic */
+};
 
 static int64_t
 trace_job_id(const char *tid)
@@ -35,29 +50,71 @@ trace_job_id(const char *tid)
 void
 events_sink(void *arg, const Kf__TraceEvent *ev)
 {
-	struct cs	*cs = arg;
-	struct db_event	 e;
+	struct cs		*cs = arg;
+	struct event_batch	*b;
+	struct db_event		*e;
 
 	if (!trace_event_publishable(ev)) {
 		log_warnx("rejected a trace event: fields missing or too long");
 		return;
 	}
-	memset(&e, 0, sizeof(e));
-	snprintf(e.trace_id, sizeof(e.trace_id), "%s", ev->trace_id);
-	e.job_id = trace_job_id(ev->trace_id);
-	snprintf(e.flow, sizeof(e.flow), "%s", ev->flow);
-	e.step = ev->step;
-	snprintf(e.actor, sizeof(e.actor), "%s", ev->actor);
-	snprintf(e.action, sizeof(e.action), "%s", ev->action);
+	if (cs->events == NULL &&
+	    (cs->events = calloc(1, sizeof(*cs->events))) == NULL) {
+		log_warnx("cannot queue a trace event of %s: out of memory",
+		    ev->trace_id);
+		return;
+	}
+	b = cs->events;
+	if (b->n == DB_EVENTS_BATCH_MAX)
+		events_flush(cs);
+	e = &b->ev[b->n];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->trace_id, sizeof(e->trace_id), "%s", ev->trace_id);
+	e->job_id = trace_job_id(ev->trace_id);
+	snprintf(e->flow, sizeof(e->flow), "%s", ev->flow);
+	e->step = ev->step;
+	snprintf(e->actor, sizeof(e->actor), "%s", ev->actor);
+	snprintf(e->action, sizeof(e->action), "%s", ev->action);
 	if (ev->peer != NULL)
-		snprintf(e.peer, sizeof(e.peer), "%s", ev->peer);
-	e.bytes = ev->has_bytes ? ev->bytes : 0;
-	e.ts_us = ev->ts_us;
+		snprintf(e->peer, sizeof(e->peer), "%s", ev->peer);
+	e->bytes = ev->has_bytes ? ev->bytes : 0;
+	e->ts_us = ev->ts_us;
 	if (ev->detail != NULL)
-		snprintf(e.detail, sizeof(e.detail), "%s", ev->detail);
-	if (db_event_add(cs->db, &e) != DB_OK)
-		log_warnx("cannot store a trace event of %s: %s", e.trace_id,
-		    db_errmsg(cs->db));
+		snprintf(e->detail, sizeof(e->detail), "%s", ev->detail);
+	if (b->n++ == 0)
+		b->first_ms = util_mono_ms();
+}
+
+void
+events_flush(struct cs *cs)
+{
+	struct event_batch	*b = cs->events;
+
+	if (b == NULL || b->n == 0)
+		return;
+	if (db_events_add(cs->db, b->ev, b->n) != DB_OK)
+		log_warnx("cannot store %zu trace events (the first of %s): "
+		    "%s", b->n, b->ev[0].trace_id, db_errmsg(cs->db));
+	b->n = 0;
+}
+
+int
+events_due_ms(const struct cs *cs)
+{
+	int64_t	left;
+
+	if (cs->events == NULL || cs->events->n == 0)
+		return -1;
+	left = cs->events->first_ms + EVENTS_DELAY_MS - util_mono_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+void
+events_free(struct cs *cs)
+{
+	events_flush(cs);
+	free(cs->events);
+	cs->events = NULL;
 }
 
 /* One frame of a multipart message, at most cap bytes; -1 if not. */

@@ -8,6 +8,17 @@
  * sides that must agree before the catalog is committed.  Nothing is left
  * stuck: a MediaAgent that does not accept, a peer that disappears or a job
  * with no sign of life for --job-timeout seconds fails the job.
+ *
+ * A backup that ends without its catalog must leave no container that could
+ * pass for a backup.  Once its failure is in the database, its MediaAgent
+ * is told to discard the container (CONTAINER_DISCARD with the pool's mount
+ * path, so a restarted MediaAgent that no longer knows the job can find
+ * it); the MediaAgent's OK naming the job is recorded (jobs.discarded_at).
+ * A MediaAgent that was away when that happened, or a job that a restarted
+ * CommServe marked interrupted, is caught up when the MediaAgent registers:
+ * every such job without a confirmed discard is sent again.  A failure the
+ * database did not take sends nothing until it is recorded, because a
+ * commit whose answer was lost may in fact have completed the job.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +29,9 @@
 #include "log.h"
 #include "util.h"
 
+/* Discards sent to a MediaAgent at one registration; the rest next time. */
+#define JOBS_RESEND_MAX	256
+
 /*
  * A job failure the database could not record (it was down): kept here and
  * written at the next tick that finds the database back, so the job's row
@@ -26,10 +40,34 @@
 struct job_unrecorded {
 	struct job_unrecorded	*next;			/* list link */
 	int64_t			 id;			/* jobs.id */
+	int			 type;			/* JOB_BACKUP / JOB_RESTORE */
 	uint64_t		 files, bytes;		/* progress */
 	int			 code;			/* KfErr */
 	char			 text[DB_TEXT_MAX];	/* the sentence */
+	char			 mediaagent[DB_NAME_MAX]; /* the job's MediaAgent */
+	char			 mount_path[DB_TEXT_MAX]; /* its pool's mount */
 };
+
+/* Tell a MediaAgent to drop a backup's container (it answers OK + job). */
+static void
+discard_send(struct cs *cs, const char *mediaagent, int64_t id,
+    const char *mount_path)
+{
+	Kf__JobRef	 ref = KF__JOB_REF__INIT;
+	struct peer	*ma;
+
+	if (!peers_alive(ma = peers_find(cs, PEER_MEDIAAGENT, mediaagent))) {
+		log_info("job %lld: MediaAgent %s is away; its container is "
+		    "discarded when it registers again", (long long)id,
+		    mediaagent);
+		return;
+	}
+	ref.job = (uint64_t)id;
+	ref.mount_path = (char *)mount_path;
+	if (cs_send(cs, ma, KF__MSG_TYPE__CONTAINER_DISCARD, &ref.base) == 0)
+		log_debug("job %lld: discard sent to MediaAgent %s",
+		    (long long)id, mediaagent);
+}
 
 static void
 unrecorded_add(struct cs *cs, const struct job_rt *j, int code,
@@ -43,12 +81,30 @@ unrecorded_add(struct cs *cs, const struct job_rt *j, int code,
 		return;
 	}
 	u->id = j->id;
+	u->type = j->type;
+	snprintf(u->mediaagent, sizeof(u->mediaagent), "%s", j->mediaagent);
+	snprintf(u->mount_path, sizeof(u->mount_path), "%s", j->mount_path);
 	u->files = j->files;
 	u->bytes = j->bytes;
 	u->code = code;
 	snprintf(u->text, sizeof(u->text), "%s", text);
 	u->next = cs->unrecorded;
 	cs->unrecorded = u;
+}
+
+/* 1 if the job's row says it ended already (a lost commit answer). */
+static int
+unrecorded_ended(struct cs *cs, const struct job_unrecorded *u)
+{
+	struct db_job	d;
+
+	if (db_job_get(cs->db, u->id, &d) != DB_OK ||
+	    d.state == KF__JOB_STATE__JOB_RUNNING)
+		return 0;
+	log_warnx("job %lld: ended as %s meanwhile; its failure (%s) is not "
+	    "recorded", (long long)u->id, d.state ==
+	    KF__JOB_STATE__JOB_COMPLETED ? "completed" : "failed", u->text);
+	return 1;
 }
 
 static void
@@ -59,11 +115,17 @@ unrecorded_retry(struct cs *cs)
 	while ((u = *up) != NULL) {
 		if (db_job_finish(cs->db, u->id, KF__JOB_STATE__JOB_FAILED,
 		    u->files, u->bytes, u->code, u->text) != DB_OK) {
-			up = &u->next;
-			continue;
+			if (!unrecorded_ended(cs, u)) {
+				up = &u->next;
+				continue;
+			}
+		} else {
+			log_info("job %lld: failure recorded now that the "
+			    "database answers", (long long)u->id);
+			if (u->type == KF__JOB_TYPE__JOB_BACKUP)
+				discard_send(cs, u->mediaagent, u->id,
+				    u->mount_path);
 		}
-		log_info("job %lld: failure recorded now that the database "
-		    "answers", (long long)u->id);
 		*up = u->next;
 		free(u);
 	}
@@ -172,8 +234,6 @@ void
 jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
     ...)
 {
-	Kf__JobRef	 ref = KF__JOB_REF__INIT;
-	struct peer	*ma;
 	char		 text[DB_TEXT_MAX];
 	va_list		 ap;
 
@@ -187,13 +247,9 @@ jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
 		log_warnx("job %lld: cannot record the failure yet: %s",
 		    (long long)j->id, db_errmsg(cs->db));
 		unrecorded_add(cs, j, code, text);
-	}
-	/* A backup that did not commit leaves no container behind. */
-	if (j->type == KF__JOB_TYPE__JOB_BACKUP &&
-	    (ma = peers_find(cs, PEER_MEDIAAGENT, j->mediaagent)) != NULL) {
-		ref.job = (uint64_t)j->id;
-		cs_send(cs, ma, KF__MSG_TYPE__CONTAINER_DISCARD, &ref.base);
-	}
+	} else if (j->type == KF__JOB_TYPE__JOB_BACKUP)
+		/* A backup that did not commit leaves no container behind. */
+		discard_send(cs, j->mediaagent, j->id, j->mount_path);
 	jobs_remove(cs, j);
 }
 
@@ -314,8 +370,10 @@ jobs_fill_info(const struct db_job *d, Kf__JobInfo *ji,
 	if (d->error_code != 0) {
 		ji->has_error_code = 1;
 		ji->error_code = d->error_code;
-		ji->error = (char *)d->error;
 	}
+	/* An interrupted job has a sentence but no code: show it too. */
+	if (d->error_code != 0 || d->error[0] != '\0')
+		ji->error = (char *)d->error;
 	ji->mediaagent = (char *)d->mediaagent;
 	if (rt != NULL) {
 		ji->files = rt->files;
@@ -501,4 +559,91 @@ jobs_ma_error(struct req *r)
 	}
 	jobs_fail(r->cs, j, e->code, "MediaAgent %s: %s", j->mediaagent,
 	    e->message);
+}
+
+/* One backup whose container a registering MediaAgent must drop. */
+struct resend {
+	int64_t	 id;				/* jobs.id */
+	char	 mount_path[DB_TEXT_MAX];	/* its pool's mount path */
+};
+
+/* A batch of them, collected before any is sent. */
+struct resend_list {
+	struct resend	*v;			/* JOBS_RESEND_MAX entries */
+	size_t		 n;			/* used */
+};
+
+static void
+resend_row(void *arg, int64_t id, const char *mount_path)
+{
+	struct resend_list	*l = arg;
+
+	if (l->n >= JOBS_RESEND_MAX)
+		return;
+	l->v[l->n].id = id;
+	snprintf(l->v[l->n].mount_path, sizeof(l->v[l->n].mount_path), "%s",
+	    mount_path);
+	l->n++;
+}
+
+/*
+ * A MediaAgent just registered: send it a discard for every backup of
+ * its pools that failed or was interrupted and whose container it has not
+ * confirmed gone.  Best effort: what is not confirmed is sent again at its
+ * next registration.
+ */
+void
+jobs_discard_resend(struct cs *cs, const struct peer *ma)
+{
+	struct resend_list	l = { NULL, 0 };
+	size_t			i;
+
+	if (ma == NULL || ma->role != PEER_MEDIAAGENT || !ma->authed)
+		return;
+	if ((l.v = calloc(JOBS_RESEND_MAX, sizeof(*l.v))) == NULL) {
+		log_warnx("MediaAgent %s: out of memory listing the containers "
+		    "to discard", ma->name);
+		return;
+	}
+	if (db_jobs_undiscarded(cs->db, ma->db_id, JOBS_RESEND_MAX,
+	    resend_row, &l) != DB_OK) {
+		log_warnx("MediaAgent %s: cannot list the containers of failed "
+		    "backups to discard (next registration): %s", ma->name,
+		    db_errmsg(cs->db));
+		goto done;
+	}
+	if (l.n > 0)
+		log_info("MediaAgent %s: discarding the containers of %zu "
+		    "failed or interrupted backups", ma->name, l.n);
+	for (i = 0; i < l.n; i++) {
+		/* Never a job this CommServe still runs (ids do not recur). */
+		if (jobs_find(cs, l.v[i].id) != NULL)
+			continue;
+		discard_send(cs, ma->name, l.v[i].id, l.v[i].mount_path);
+	}
+done:
+	free(l.v);
+}
+
+/* An OK from a MediaAgent: naming a job, it confirms a discard. */
+void
+jobs_ma_ok(struct req *r)
+{
+	const Kf__Ok	*ok = (const Kf__Ok *)r->msg->body;
+	int		 changed;
+
+	if (r->peer == NULL || !r->peer->authed ||
+	    r->peer->role != PEER_MEDIAAGENT || !ok->has_job)
+		return;
+	if (ok->job > INT64_MAX || db_job_discarded(r->cs->db,
+	    (int64_t)ok->job, r->peer->db_id, &changed) != DB_OK) {
+		log_warnx("MediaAgent %s discarded job %llu; not recorded "
+		    "(sent again at its next registration): %s", r->peer->name,
+		    (unsigned long long)ok->job, ok->job > INT64_MAX ?
+		    "no such job" : db_errmsg(r->cs->db));
+		return;
+	}
+	if (changed)
+		log_info("job %llu: MediaAgent %s confirmed its container is "
+		    "discarded", (unsigned long long)ok->job, r->peer->name);
 }

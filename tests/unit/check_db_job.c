@@ -424,6 +424,50 @@ START_TEST(test_events)
 }
 END_TEST
 
+/* A full batch is stored by one statement; a bad event or one too many
+ * stores none of the batch. */
+START_TEST(test_events_batch)
+{
+	static struct db_event	evs[DB_EVENTS_BATCH_MAX + 1];
+	struct world		w;
+	struct db_job		j;
+	struct events		l;
+	char			trace[64];
+	size_t			i;
+
+	world(&w, "evbatch");
+	backup_job(&w, &j, 1);
+	(void)snprintf(trace, sizeof(trace), "job/%" PRId64, j.id);
+	memset(evs, 0, sizeof(evs));
+	for (i = 0; i <= DB_EVENTS_BATCH_MAX; i++) {
+		(void)snprintf(evs[i].trace_id, sizeof(evs[i].trace_id), "%s",
+		    i < 4 ? trace : "pool/9");
+		evs[i].job_id = i < 4 ? j.id : 0;
+		(void)snprintf(evs[i].flow, sizeof(evs[i].flow), "backup");
+		evs[i].step = (uint32_t)(4 - (i % 4));
+		(void)snprintf(evs[i].actor, sizeof(evs[i].actor), "client");
+		(void)snprintf(evs[i].action, sizeof(evs[i].action), "e%zu", i);
+		evs[i].ts_us = 1760000000000000LL + (int64_t)i;
+	}
+	ck_assert_int_eq(db_events_add(w.db, evs, DB_EVENTS_BATCH_MAX + 1),
+	    DB_ERROR);
+	/* One event with a flow that is not NUL-terminated spoils them all. */
+	memset(evs[7].flow, 'x', sizeof(evs[7].flow));
+	ck_assert_int_eq(db_events_add(w.db, evs, 8), DB_ERROR);
+	memset(&l, 0, sizeof(l));
+	OK(w.db, db_events_get(w.db, trace, collect_event, &l));
+	ck_assert_int_eq(l.n, 0);
+	(void)snprintf(evs[7].flow, sizeof(evs[7].flow), "backup");
+	OK(w.db, db_events_add(w.db, evs, DB_EVENTS_BATCH_MAX));
+	OK(w.db, db_events_get(w.db, trace, collect_event, &l));
+	ck_assert_int_eq(l.n, 4);
+	ck_assert_str_eq(l.action[0], "e3");	/* step 1 */
+	ck_assert_str_eq(l.action[3], "e0");	/* step 4 */
+	ck_assert_int_eq(db_events_add(w.db, evs, 0), DB_OK);
+	db_close(&w.db);
+}
+END_TEST
+
 START_TEST(test_limits_write)
 {
 	struct world		w;
@@ -483,7 +527,8 @@ int
 main(void)
 {
 	const TTest *const core[] = { test_jobs, test_commit_backup,
-	    test_commit_refused, test_interrupt, test_events, NULL };
+	    test_commit_refused, test_interrupt, test_events,
+	    test_events_batch, NULL };
 	const TTest *const limits[] = { test_limits_write, NULL };
 
 	return db_fixture_main("check_db_job", core, limits);
