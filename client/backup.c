@@ -5,10 +5,15 @@
  * Then each entry becomes a stream record (stream.h): a header, then for a
  * regular file its bytes, hashed with SHA-256 while they are read.  The
  * stream goes through backup_send.c, which seals and sends its chunks to
- * the MediaAgent.  When the MediaAgent has closed the stream, the catalog
- * (one entry per record, with its stream offset and hash) goes to CommServe
- * in batches, and JOB_DONE reports the totals and the digest CommServe
- * compares with the MediaAgent's own report.
+ * the MediaAgent.  Reading, framing and hashing run in a reader thread of
+ * their own (with prefetch.c warming the cache ahead of it), so the disk,
+ * SHA-256, sealing and the network overlap.  The reader never touches the
+ * job (its sockets, its error): it keeps its error in struct backup and
+ * aborts the pipeline; the job thread, which sends, reports progress and
+ * the first error.  When the MediaAgent has closed the stream, the
+ * catalog (one entry per record, with its stream offset and hash) goes to
+ * CommServe in batches, and JOB_DONE reports the totals and the digest
+ * CommServe compares with the MediaAgent's own report.
  *
  * A file whose size changes while it is read still gets exactly the size
  * its header announced (cut short, or padded with zeros), with a warning:
@@ -19,6 +24,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +39,9 @@
 #include "log.h"
 #include "trace.h"
 
+#define BACKUP_READAHEAD	(32u * 1024 * 1024) /* kept ahead of reads */
+#define BACKUP_READAHEAD_STEP	(8u * 1024 * 1024) /* asked for at once */
+
 struct backup {
 	struct job	*job;		/* ids, keys, sockets, errors */
 	const Kf__BackupOrder *order;	/* what CommServe asked for */
@@ -39,17 +49,48 @@ struct backup {
 	struct sender	*snd;		/* chunking, sealing, sending */
 	struct stream_entry *se;	/* header being encoded */
 	uint8_t		*hdr;		/* STREAM_HDR_MAX bytes */
-	uint64_t	 records;	/* records streamed */
-	uint64_t	 bytes;		/* file bytes streamed */
+	_Atomic uint64_t records;	/* records streamed */
+	_Atomic uint64_t bytes;		/* file bytes streamed */
 	char		 abs[KF_PATH_MAX + 2]; /* "/" + path being read */
+	struct prefetch	*pf;		/* warms the cache ahead of the reader */
+	pthread_t	 reader;	/* runs backup_stream */
+	uint64_t	 read_us;	/* reader: time in read(2) */
+	uint64_t	 hash_us;	/* reader: time in SHA-256 */
+	uint64_t	 space_us;	/* reader: waiting for a free chunk */
+	kf_err_t	 rerr;		/* the reader's error, or ERR_NONE */
+	char		 rerrmsg[CLIENT_ERRMSG]; /* and its sentence */
 };
 
+/*
+ * The reader thread's failure: kept for the job thread (which alone
+ * touches the job), and the pipeline aborted.  Always -1.
+ */
 static int
-backup_progress(struct backup *b, int force)
+rfail(struct backup *b, kf_err_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+rfail(struct backup *b, kf_err_t code, const char *fmt, ...)
 {
-	job_progress(b->job, b->records, b->bytes, b->list.n, b->list.bytes,
-	    force);
-	return job_stopped(b->job) ? -1 : 0;
+	va_list	ap;
+
+	if (b->rerr == KF__KF_ERR__ERR_NONE) {
+		b->rerr = code;
+		va_start(ap, fmt);
+		vsnprintf(b->rerrmsg, sizeof(b->rerrmsg), fmt, ap);
+		va_end(ap);
+	}
+	sender_abort(b->snd);
+	return -1;
+}
+
+/* The reader's check for shutdown; the job thread reports progress. */
+static int
+backup_stopped(struct backup *b)
+{
+	if (atomic_load(&b->job->client->stopping))
+		return rfail(b, KF__KF_ERR__ERR_UNAVAILABLE, "client stopped");
+	return 0;
 }
 
 /* Append a record header for e and note its catalog index and offset. */
@@ -74,11 +115,31 @@ backup_header(struct backup *b, struct walk_entry *e)
 		memcpy(se->link, e->link, se->link_len + 1);
 	}
 	if ((n = stream_encode_header(se, b->hdr, STREAM_HDR_MAX)) < 0)
-		return job_fail(b->job, KF__KF_ERR__ERR_INVALID, "cannot back "
+		return rfail(b, KF__KF_ERR__ERR_INVALID, "cannot back "
 		    "up /%s: its record header cannot be encoded", e->path);
 	e->offset = sender_offset(b->snd);
-	e->index = ++b->records;
+	e->index = atomic_fetch_add(&b->records, 1) + 1;
 	return sender_write(b->snd, b->hdr, (size_t)n);
+}
+
+/*
+ * Ask the kernel to start reading BACKUP_READAHEAD bytes ahead whenever
+ * the reader crosses into a new BACKUP_READAHEAD_STEP, so that with a
+ * cold cache the disk works while the reader hashes.  Only the page
+ * cache grows, not the process.
+ */
+static void
+backup_readahead(int fd, uint64_t pos, size_t want)
+{
+	uint64_t	step = BACKUP_READAHEAD_STEP;
+
+	if (pos / step == (pos + want) / step && pos != 0)
+		return;
+	(void)posix_fadvise(fd, (off_t)((pos + want) / step * step +
+	    BACKUP_READAHEAD - step), (off_t)step, POSIX_FADV_WILLNEED);
+	if (pos == 0)
+		(void)posix_fadvise(fd, 0, BACKUP_READAHEAD,
+		    POSIX_FADV_WILLNEED);
 }
 
 /* The file's bytes, exactly e->size of them, hashed on the way. */
@@ -86,7 +147,7 @@ static int
 backup_data(struct backup *b, struct walk_entry *e, int fd,
     struct sha256_ctx *sha)
 {
-	uint64_t	 left = e->size;
+	uint64_t	 left = e->size, t, t1;
 	uint8_t		*p;
 	size_t		 avail, want;
 	ssize_t		 r;
@@ -94,16 +155,22 @@ backup_data(struct backup *b, struct walk_entry *e, int fd,
 	char		 c;
 
 	while (left > 0) {
-		if (backup_progress(b, 0) == -1 ||
+		t = sender_now_us();
+		if (backup_stopped(b) == -1 ||
 		    sender_space(b->snd, &p, &avail) == -1)
 			return -1;
 		want = left < avail ? (size_t)left : avail;
+		backup_readahead(fd, e->size - left, want);
 		r = 0;
+		t1 = sender_now_us();
+		b->space_us += t1 - t;
 		while (!shrunk && (r = read(fd, p, want)) == -1 &&
 		    errno == EINTR)
 			;
+		t = sender_now_us();
+		b->read_us += t - t1;
 		if (r == -1)
-			return job_fail(b->job, KF__KF_ERR__ERR_IO, "read error "
+			return rfail(b, KF__KF_ERR__ERR_IO, "read error "
 			    "in %s: %s", b->abs, strerror(errno));
 		if (r == 0 && !shrunk) {
 			log_warnx("job %llu: %s shrank while being read; "
@@ -117,11 +184,12 @@ backup_data(struct backup *b, struct walk_entry *e, int fd,
 			r = (ssize_t)want;
 		}
 		if (sha256_update(sha, p, (size_t)r) == -1)
-			return job_fail(b->job, KF__KF_ERR__ERR_CRYPTO,
+			return rfail(b, KF__KF_ERR__ERR_CRYPTO,
 			    "SHA-256 of %s failed", b->abs);
+		b->hash_us += sender_now_us() - t;
 		sender_commit(b->snd, (size_t)r);
 		left -= (uint64_t)r;
-		b->bytes += (uint64_t)r;
+		atomic_fetch_add(&b->bytes, (uint64_t)r);
 	}
 	if (!shrunk && read(fd, &c, 1) == 1)
 		log_warnx("job %llu: %s grew while being read; stored its "
@@ -147,10 +215,10 @@ backup_file(struct backup *b, struct walk_entry *e)
 		return 0;
 	}
 	if (fd == -1)
-		return job_fail(b->job, KF__KF_ERR__ERR_IO, "cannot open file "
+		return rfail(b, KF__KF_ERR__ERR_IO, "cannot open file "
 		    "%s: %s", b->abs, strerror(errno));
 	if (fstat(fd, &st) == -1) {
-		job_fail(b->job, KF__KF_ERR__ERR_IO, "cannot stat file %s: %s",
+		rfail(b, KF__KF_ERR__ERR_IO, "cannot stat file %s: %s",
 		    b->abs, strerror(errno));
 		goto fail;
 	}
@@ -167,13 +235,13 @@ backup_file(struct backup *b, struct walk_entry *e)
 	e->mtime_sec = st.st_mtim.tv_sec;
 	e->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
 	if ((sha = sha256_new()) == NULL) {
-		job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		rfail(b, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto fail;
 	}
 	if (backup_header(b, e) == -1 || backup_data(b, e, fd, sha) == -1)
 		goto fail;
 	if (sha256_final(sha, e->sha256) == -1) {
-		job_fail(b->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 of %s failed",
+		rfail(b, KF__KF_ERR__ERR_CRYPTO, "SHA-256 of %s failed",
 		    b->abs);
 		goto fail;
 	}
@@ -194,21 +262,74 @@ backup_stream(struct backup *b)
 
 	for (i = 0; i < b->list.n; i++) {
 		e = &b->list.v[i];
+		prefetch_at(b->pf, i);
 		if (e->type == STREAM_REGULAR) {
 			if (backup_file(b, e) == -1)
 				return -1;
 		} else if (backup_header(b, e) == -1)
 			return -1;
-		if (backup_progress(b, 0) == -1)
+		if (backup_stopped(b) == -1)
 			return -1;
 	}
 	memset(b->se, 0, offsetof(struct stream_entry, path));
 	b->se->type = STREAM_END;
 	b->se->path[0] = b->se->link[0] = '\0';
 	if ((n = stream_encode_header(b->se, b->hdr, STREAM_HDR_MAX)) < 0)
-		return job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "cannot "
+		return rfail(b, KF__KF_ERR__ERR_INTERNAL, "cannot "
 		    "encode the end record");
-	return sender_write(b->snd, b->hdr, (size_t)n);
+	if (sender_write(b->snd, b->hdr, (size_t)n) == -1)
+		return -1;
+	return sender_end(b->snd);
+}
+
+/* The reader thread: the whole stream, or an aborted pipeline. */
+static void *
+backup_reader(void *arg)
+{
+	struct backup	*b = arg;
+
+	if (backup_stream(b) == -1)
+		sender_abort(b->snd);
+	return NULL;
+}
+
+/* Run by the job thread while it sends: progress and shutdown. */
+static int
+backup_tick(void *arg)
+{
+	struct backup	*b = arg;
+
+	job_progress(b->job, atomic_load(&b->records),
+	    atomic_load(&b->bytes), b->list.n, b->list.bytes, 0);
+	return job_stopped(b->job) ? -1 : 0;
+}
+
+/*
+ * Read and frame in the reader thread, seal in the sender's, send here.
+ * The first error wins: the reader's if it stopped the pipeline.
+ */
+static int
+backup_pipeline(struct backup *b)
+{
+	int	rc;
+
+	b->pf = prefetch_start(&b->list);
+	if (pthread_create(&b->reader, NULL, backup_reader, b) != 0) {
+		prefetch_stop(&b->pf);
+		return job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "cannot "
+		    "start the reader thread");
+	}
+	rc = sender_pump(b->snd, backup_tick, b);
+	pthread_join(b->reader, NULL);
+	prefetch_stop(&b->pf);
+	if (b->rerr != KF__KF_ERR__ERR_NONE) {
+		job_fail(b->job, b->rerr, "%s", b->rerrmsg);
+		return -1;
+	}
+	if (rc == -1 && b->job->err == KF__KF_ERR__ERR_NONE)
+		job_fail(b->job, KF__KF_ERR__ERR_INTERNAL, "the backup "
+		    "pipeline stopped without a reason");
+	return rc;
 }
 
 static Kf__FileType
@@ -333,6 +454,11 @@ backup_finish(struct backup *b)
 
 	if (sender_finish(b->snd, &chunks, &sbytes, digest) == -1)
 		return -1;
+	log_debug("job %llu: the reader spent %llu ms in read(2), %llu ms "
+	    "in SHA-256 and %llu ms waiting for a free chunk buffer",
+	    (unsigned long long)j->id, (unsigned long long)b->read_us / 1000,
+	    (unsigned long long)b->hash_us / 1000,
+	    (unsigned long long)b->space_us / 1000);
 	trace_step(j->client->trace, j->trace_id, "backup", 4, NULL, sbytes,
 	    "encrypted %llu chunks (%llu bytes) with the job's DEK "
 	    "(AES-256-GCM)", (unsigned long long)chunks,
@@ -341,11 +467,12 @@ backup_finish(struct backup *b)
 	    b->order->mediaagent_endpoint, sbytes, "sent %llu chunks (%llu "
 	    "bytes) to MediaAgent %s", (unsigned long long)chunks,
 	    (unsigned long long)sbytes, b->order->mediaagent_endpoint);
-	job_progress(j, b->records, b->bytes, b->list.n, b->list.bytes, 1);
+	job_progress(j, atomic_load(&b->records), atomic_load(&b->bytes),
+	    b->list.n, b->list.bytes, 1);
 	if (backup_catalog(b) == -1)
 		return -1;
-	d.files = b->records;
-	d.bytes = b->bytes;
+	d.files = atomic_load(&b->records);
+	d.bytes = atomic_load(&b->bytes);
 	d.has_chunks = d.has_stream_bytes = d.has_digest = 1;
 	d.chunks = chunks;
 	d.stream_bytes = sbytes;
@@ -357,7 +484,8 @@ backup_finish(struct backup *b)
 	crypto_hex(digest, sizeof(digest), hex);
 	log_info("job %llu: backed up %llu entries, %llu file bytes in %llu "
 	    "chunks, digest %s", (unsigned long long)j->id,
-	    (unsigned long long)b->records, (unsigned long long)b->bytes,
+	    (unsigned long long)atomic_load(&b->records),
+	    (unsigned long long)atomic_load(&b->bytes),
 	    (unsigned long long)chunks, hex);
 	return 0;
 }
@@ -393,11 +521,12 @@ backup_run(struct job *j)
 		    "%u-byte chunk", b->order->chunk_size);
 		goto fail;
 	}
-	if (backup_stream(b) == -1 || backup_finish(b) == -1)
+	if (backup_pipeline(b) == -1 || backup_finish(b) == -1)
 		goto fail;
 	rc = 0;
 fail:
 	if (b != NULL) {
+		/* After the reader: it writes into the sender's slots. */
 		sender_free(&b->snd);
 		walk_list_clear(&b->list);
 		free(b->se);

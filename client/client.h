@@ -22,7 +22,14 @@
 
 #define CLIENT_MAX_JOBS		8	/* jobs running at once */
 #define CLIENT_MAX_PENDING	64	/* orders waiting for a free slot */
-#define CLIENT_WINDOW		8	/* chunks in flight per job */
+#define CLIENT_WINDOW		8	/* chunks in flight per job, default */
+#define CLIENT_WINDOW_MIN	4	/* the MediaAgent acks at least this often */
+#define CLIENT_WINDOW_MAX	64	/* KEYFLOW_CLIENT_WINDOW at most */
+/* Below the MediaAgent's per-client queue (DATA_HWM, 32): it drops excess. */
+#define CLIENT_RESTORE_SLOTS	16	/* restore: chunks requested, not written */
+#define CLIENT_READ_MAX		8	/* chunks one CHUNK_READ may ask for */
+#define CLIENT_CREDIT_BATCH	4	/* restore: smallest credit grant */
+#define FETCH_STAGES		3	/* restore: receive, open, write */
 #define CLIENT_CS_TIMEOUT_MS	30000	/* CommServe must answer within */
 #define CLIENT_MA_TIMEOUT_MS	60000	/* the MediaAgent must answer within */
 #define CLIENT_PROGRESS_MS	500	/* at most one JOB_PROGRESS per */
@@ -189,14 +196,26 @@ void	 walk_list_clear(struct walk_list *);
 /* backup.c */
 int	 backup_run(struct job *);
 
+/* prefetch.c */
+struct prefetch;
+struct prefetch *prefetch_start(const struct walk_list *);
+void	 prefetch_at(struct prefetch *, size_t);
+void	 prefetch_stop(struct prefetch **);
+
 /* backup_send.c */
 struct sender;
 struct sender *sender_new(struct job *, void *, const char *, uint32_t);
 void	 sender_free(struct sender **);
+void	 sender_abort(struct sender *);
+uint64_t sender_now_us(void);
+/* The reader thread's side. */
 uint64_t sender_offset(const struct sender *);
 int	 sender_space(struct sender *, uint8_t **, size_t *);
 void	 sender_commit(struct sender *, size_t);
 int	 sender_write(struct sender *, const void *, size_t);
+int	 sender_end(struct sender *);
+/* The job thread's side. */
+int	 sender_pump(struct sender *, int (*)(void *), void *);
 int	 sender_finish(struct sender *, uint64_t *, uint64_t *,
 	    uint8_t[KF_SHA256_LEN]);
 
@@ -224,7 +243,13 @@ struct fetch;
 struct fetch *fetch_new(struct job *, void *, const Kf__RestoreOrder *,
 	    const struct fetch_range *, size_t);
 void	 fetch_free(struct fetch **);
-int	 fetch_next(struct fetch *, uint64_t *, const uint8_t **, size_t *);
+int	 fetch_start(struct fetch *);
+int	 fetch_run(struct fetch *, void (*)(void *), void *);
+void	 fetch_abort(struct fetch *);
+int	 fetch_take(struct fetch *, void **, uint64_t *, uint8_t **, size_t *);
+void	 fetch_give(struct fetch *, void *);
+void	 fetch_writer_done(struct fetch *);
+void	 fetch_busy(const struct fetch *, uint64_t[FETCH_STAGES]);
 const char *fetch_error(const struct fetch *, kf_err_t *);
 uint64_t fetch_chunks(const struct fetch *);
 uint64_t fetch_bytes(const struct fetch *);

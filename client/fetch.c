@@ -1,30 +1,56 @@
 /*
  * fetch.c - the chunk source of a restore: the backup's ciphertext from the
  * MediaAgent (seed restore step 6), opened with the job's DEK (seed restore
- * step 7).
+ * step 7), as the first two stages of a pipeline of threads.
  *
- * The restore names the runs of chunks it needs; CHUNK_READ requests keep
- * up to CLIENT_WINDOW chunks asked for ahead of the one being used, and the
- * MediaAgent answers each with CHUNK_DATA and a ciphertext frame, in order.
- * Every chunk is checked before its plaintext is handed out: the backup job
+ * The job's thread owns the DEALER to the MediaAgent and runs fetch_run:
+ * it grants credit with CHUNK_READ (the runs of chunks the restore needs,
+ * at most CLIENT_RESTORE_SLOTS chunks requested and not yet written), takes
+ * each CHUNK_DATA into a free slot and queues it for the opener thread,
+ * which checks the GCM tag and decrypts in place, then queues the chunk for
+ * the writer (restore.c), which gives the slot back when the chunk is on
+ * disk.  A fixed array of slots holds every chunk in flight, so memory is
+ * bounded by the credit whatever the backup's size, and nothing is
+ * allocated per chunk here.
+ *
+ * Every chunk is checked before its plaintext is handed on: the backup job
  * and index expected, the length the chunk size dictates, the last flag on
  * exactly the container's final chunk (a stream cut short is caught), and
- * the GCM tag, whose AAD binds job, index and last flag.
+ * the GCM tag, whose AAD binds job, index and last flag.  A chunk whose tag
+ * fails is handed on marked bad, in order, so the writer names the file it
+ * belongs to; the job thread's own errors (the MediaAgent's refusals,
+ * silence, bad headers) stop the requests and let the chunks already
+ * received drain, so the error can name the file being restored too.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <zmq.h>
 
 #include "chunk.h"
 #include "client.h"
 #include "log.h"
+#include "pipeline.h"
+#include "util.h"
+
+#define FETCH_POLL_MS	250	/* how often the job thread checks for stop */
+
+/* One chunk on its way through the pipeline. */
+struct rchunk {
+	zmq_msg_t	 msg;		/* ciphertext, then plaintext in place */
+	uint64_t	 index;		/* chunk index in the backup */
+	int		 last;		/* the chunk's last flag */
+	uint8_t		 nonce[KF_NONCE_LEN]; /* GCM nonce from CHUNK_DATA */
+	uint8_t		 tag[KF_TAG_LEN]; /* GCM tag from CHUNK_DATA */
+	int		 bad;		/* the tag failed (or an earlier one did) */
+};
 
 struct fetch {
-	struct job	*job;		/* token, DEK, errors */
+	struct job	*job;		/* token, DEK */
 	void		*ma;		/* DEALER to the MediaAgent */
 	char		 what[96];	/* "MediaAgent <endpoint>" */
 	uint64_t	 backup;	/* the backup job (chunk AAD) */
@@ -36,26 +62,51 @@ struct fetch {
 	uint64_t	 rq_next;	/* next chunk to request in it */
 	size_t		 rr;		/* run being received */
 	uint64_t	 rr_next;	/* next chunk expected in it */
-	uint64_t	 ahead;		/* chunks requested, not received */
-	uint8_t		*plain;		/* one chunk of plaintext */
-	uint64_t	 got;		/* chunks opened */
-	uint64_t	 bytes;		/* plaintext bytes opened */
-	kf_err_t	 err;		/* a chunk's own error, or ERR_NONE */
-	char		 errmsg[256];	/* its sentence */
+	uint64_t	 total;		/* chunks in all runs */
+	uint64_t	 requested;	/* chunks asked for */
+	uint64_t	 received;	/* CHUNK_DATA taken in */
+	uint64_t	 done;		/* slots given back by the writer */
+	struct rchunk	*slots;		/* CLIENT_RESTORE_SLOTS chunks */
+	struct rchunk	*free[CLIENT_RESTORE_SLOTS]; /* stack of free slots */
+	size_t		 nfree;		/* entries of free */
+	struct queue	*openq;		/* job thread -> opener */
+	struct queue	*writeq;	/* opener -> writer */
+	struct queue	*doneq;		/* writer -> job thread (eventfd) */
+	pthread_t	 opener;	/* the opener thread */
+	int		 opener_on;	/* it was started */
+	atomic_uint_fast64_t got;	/* chunks handed to the writer */
+	atomic_uint_fast64_t bytes;	/* their plaintext bytes */
+	uint64_t	 busy_us[FETCH_STAGES]; /* time each stage worked */
+	uint64_t	 taken_us;	/* when the writer took its chunk */
+	kf_err_t	 err;		/* the job thread's error, or ERR_NONE */
+	char		 errmsg[CLIENT_ERRMSG - 64]; /* its sentence */
 };
+
+static uint64_t
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Microseconds each stage spent working (receive, open, write). */
+void
+fetch_busy(const struct fetch *f, uint64_t us[FETCH_STAGES])
+{
+	memcpy(us, f->busy_us, sizeof(f->busy_us));
+}
 
 struct fetch *
 fetch_new(struct job *j, void *ma, const Kf__RestoreOrder *o,
     const struct fetch_range *r, size_t nr)
 {
 	struct fetch	*f;
+	size_t		 i;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
-	if ((f->plain = malloc(o->chunk_size)) == NULL) {
-		free(f);
-		return NULL;
-	}
 	f->job = j;
 	f->ma = ma;
 	snprintf(f->what, sizeof(f->what), "MediaAgent %s",
@@ -65,23 +116,61 @@ fetch_new(struct job *j, void *ma, const Kf__RestoreOrder *o,
 	f->chunks = o->chunks;
 	f->r = r;
 	f->nr = nr;
+	for (i = 0; i < nr; i++)
+		f->total += r[i].count;
 	if (nr > 0) {
 		f->rq_next = r[0].first;
 		f->rr_next = r[0].first;
 	}
 	f->err = KF__KF_ERR__ERR_NONE;
+	atomic_init(&f->got, 0);
+	atomic_init(&f->bytes, 0);
+	/* Every queue holds every slot: a push never waits. */
+	if ((f->slots = calloc(CLIENT_RESTORE_SLOTS, sizeof(*f->slots))) ==
+	    NULL ||
+	    (f->openq = queue_new(CLIENT_RESTORE_SLOTS, 0)) == NULL ||
+	    (f->writeq = queue_new(CLIENT_RESTORE_SLOTS, 0)) == NULL ||
+	    (f->doneq = queue_new(CLIENT_RESTORE_SLOTS, 1)) == NULL) {
+		queue_free(&f->openq);
+		queue_free(&f->writeq);
+		free(f->slots);
+		free(f);
+		return NULL;
+	}
+	for (i = 0; i < CLIENT_RESTORE_SLOTS; i++) {
+		zmq_msg_init(&f->slots[i].msg);
+		f->free[f->nfree++] = &f->slots[CLIENT_RESTORE_SLOTS - 1 - i];
+	}
 	return f;
+}
+
+/* Stop every stage at once: the job is over. */
+void
+fetch_abort(struct fetch *f)
+{
+	queue_abort(f->openq);
+	queue_abort(f->writeq);
+	queue_abort(f->doneq);
 }
 
 void
 fetch_free(struct fetch **fp)
 {
 	struct fetch	*f;
+	size_t		 i;
 
 	if (fp == NULL || (f = *fp) == NULL)
 		return;
-	crypto_wipe(f->plain, f->csize);
-	free(f->plain);
+	if (f->opener_on) {
+		fetch_abort(f);
+		pthread_join(f->opener, NULL);
+	}
+	for (i = 0; i < CLIENT_RESTORE_SLOTS; i++)
+		zmq_msg_close(&f->slots[i].msg);
+	queue_free(&f->openq);
+	queue_free(&f->writeq);
+	queue_free(&f->doneq);
+	free(f->slots);
 	free(f);
 	*fp = NULL;
 }
@@ -89,16 +178,16 @@ fetch_free(struct fetch **fp)
 uint64_t
 fetch_chunks(const struct fetch *f)
 {
-	return f->got;
+	return atomic_load(&f->got);
 }
 
 uint64_t
 fetch_bytes(const struct fetch *f)
 {
-	return f->bytes;
+	return atomic_load(&f->bytes);
 }
 
-/* The chunk's own error (the caller adds the file), or NULL. */
+/* The job thread's error (the caller adds the file), or NULL. */
 const char *
 fetch_error(const struct fetch *f, kf_err_t *code)
 {
@@ -111,11 +200,14 @@ fetch_error(const struct fetch *f, kf_err_t *code)
 static int fetch_fail(struct fetch *, kf_err_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Record the job thread's first error; always -1. */
 static int
 fetch_fail(struct fetch *f, kf_err_t code, const char *fmt, ...)
 {
-	va_list	 ap;
+	va_list	ap;
 
+	if (f->err != KF__KF_ERR__ERR_NONE)
+		return -1;
 	f->err = code;
 	va_start(ap, fmt);
 	vsnprintf(f->errmsg, sizeof(f->errmsg), fmt, ap);
@@ -123,20 +215,28 @@ fetch_fail(struct fetch *f, kf_err_t code, const char *fmt, ...)
 	return -1;
 }
 
-/* Ask for more chunks while fewer than the window are on their way. */
+/*
+ * Grant credit: ask for more chunks while fewer than CLIENT_RESTORE_SLOTS
+ * are requested and not yet written, in batches of CLIENT_CREDIT_BATCH or
+ * more unless the run ends sooner or nothing is on its way.
+ */
 static int
 fetch_request(struct fetch *f)
 {
 	Kf__ChunkRead		 rd = KF__CHUNK_READ__INIT;
 	const struct fetch_range *r;
-	uint64_t		 count, left;
+	uint64_t		 count, left, room;
 
-	while (f->ahead < CLIENT_WINDOW && f->rq < f->nr) {
+	while (f->rq < f->nr) {
 		r = &f->r[f->rq];
 		left = r->first + r->count - f->rq_next;
-		count = CLIENT_WINDOW - f->ahead;
-		if (count > left)
-			count = left;
+		room = CLIENT_RESTORE_SLOTS - (f->requested - f->done);
+		count = room < left ? room : left;
+		if (count > CLIENT_READ_MAX)
+			count = CLIENT_READ_MAX;
+		if (count == 0 || (count < CLIENT_CREDIT_BATCH &&
+		    count < left && f->requested > f->done))
+			break;
 		rd.job = f->job->id;
 		rd.token.data = f->job->token;
 		rd.token.len = KF_TOKEN_LEN;
@@ -144,10 +244,10 @@ fetch_request(struct fetch *f)
 		rd.count = (uint32_t)count;
 		if (wire_send(f->ma, NULL, 0, KF__MSG_TYPE__CHUNK_READ,
 		    &rd.base, NULL, 0) == -1)
-			return job_fail(f->job, KF__KF_ERR__ERR_UNAVAILABLE,
+			return fetch_fail(f, KF__KF_ERR__ERR_UNAVAILABLE,
 			    "cannot send CHUNK_READ to %s: %s", f->what,
 			    zmq_strerror(errno));
-		f->ahead += count;
+		f->requested += count;
 		f->rq_next += count;
 		if (f->rq_next == r->first + r->count && ++f->rq < f->nr)
 			f->rq_next = f->r[f->rq].first;
@@ -161,7 +261,8 @@ fetch_check(struct fetch *f, const Kf__ChunkData *d, size_t paylen)
 {
 	uint64_t	 idx = d->index;
 
-	if (d->job != f->backup || idx != f->rr_next)
+	if (f->received >= f->requested || d->job != f->backup ||
+	    idx != f->rr_next)
 		return fetch_fail(f, KF__KF_ERR__ERR_MALFORMED, "%s sent chunk "
 		    "%llu of job %llu where chunk %llu of backup job %llu was "
 		    "expected", f->what, (unsigned long long)idx,
@@ -192,61 +293,230 @@ fetch_check(struct fetch *f, const Kf__ChunkData *d, size_t paylen)
 	return 0;
 }
 
-/* Seed restore step 7: The client decrypts data using DEK. */
+/* Take one message from the MediaAgent into a slot for the opener. */
 static int
-fetch_open(struct fetch *f, const Kf__ChunkData *d, const uint8_t *ct,
-    size_t len)
+fetch_take_in(struct fetch *f, struct wire_msg *m)
 {
-	if (chunk_open(f->job->dek, f->backup, d->index, d->last,
-	    d->nonce.data, ct, len, f->plain, d->tag.data) == -1)
-		return fetch_fail(f, KF__KF_ERR__ERR_CRYPTO, "chunk %llu of "
-		    "backup job %llu failed authentication with the job's DEK "
-		    "(tampered or corrupted ciphertext)",
-		    (unsigned long long)d->index,
-		    (unsigned long long)f->backup);
+	const Kf__ChunkData	*d;
+	const struct fetch_range *r;
+	struct rchunk		*c;
+	size_t			 len = 0;
+
+	if (m->type == KF__MSG_TYPE__ERROR)
+		return fetch_fail(f, ((const Kf__Error *)m->body)->code,
+		    "%s: %s", f->what, ((const Kf__Error *)m->body)->message);
+	if (m->type != KF__MSG_TYPE__CHUNK_DATA)
+		return fetch_fail(f, KF__KF_ERR__ERR_MALFORMED, "%s: expected "
+		    "CHUNK_DATA, got %s", f->what, wire_type_name(m->type));
+	d = (const Kf__ChunkData *)m->body;
+	if (m->has_payload)
+		(void)wire_payload(m, &len);
+	if (fetch_check(f, d, len) == -1)
+		return -1;
+	/* requested - done <= the slots, and received < requested. */
+	c = f->free[--f->nfree];
+	zmq_msg_move(&c->msg, &m->payload);
+	c->index = d->index;
+	c->last = d->last;
+	memcpy(c->nonce, d->nonce.data, KF_NONCE_LEN);
+	memcpy(c->tag, d->tag.data, KF_TAG_LEN);
+	c->bad = 0;
+	f->received++;
+	r = &f->r[f->rr];
+	if (++f->rr_next == r->first + r->count && ++f->rr < f->nr)
+		f->rr_next = f->r[f->rr].first;
+	if (queue_push(f->openq, c) == -1)
+		return -1;	/* aborted: the writer has failed */
+	if (f->received == f->total)
+		queue_close(f->openq);
+	return 0;
+}
+
+/* Drain the MediaAgent's socket without waiting. */
+static int
+fetch_recv(struct fetch *f)
+{
+	struct wire_msg	 m;
+	kf_err_t	 err;
+	char		 errmsg[256];
+	uint64_t	 t0 = now_us();
+	int		 rc = 0;
+
+	while (rc == 0 && f->err == KF__KF_ERR__ERR_NONE) {
+		memset(&m, 0, sizeof(m));
+		err = KF__KF_ERR__ERR_NONE;
+		if (wire_recv(f->ma, 0, &m, &err, errmsg, sizeof(errmsg),
+		    ZMQ_DONTWAIT) == -1) {
+			job_msg_clear(&m);
+			if (err == KF__KF_ERR__ERR_NONE)
+				rc = 1;	/* nothing more now */
+			else
+				rc = fetch_fail(f, err, "%s: %s", f->what,
+				    errmsg);
+			break;
+		}
+		rc = fetch_take_in(f, &m);
+		job_msg_clear(&m);
+	}
+	f->busy_us[0] += now_us() - t0;
+	return rc;
+}
+
+/* The opener: GCM tag check and decryption in place, in order. */
+static void *
+fetch_opener(void *arg)
+{
+	struct fetch	*f = arg;
+	struct rchunk	*c;
+	void		*item;
+	uint8_t		*p;
+	uint64_t	 t0;
+	int		 bad = 0;
+
+	while (queue_pop(f->openq, &item, -1) == QUEUE_ITEM) {
+		c = item;
+		t0 = now_us();
+		p = zmq_msg_data(&c->msg);
+		/* Seed restore step 7: The client decrypts data using DEK. */
+		if (bad || chunk_open(f->job->dek, f->backup, c->index,
+		    c->last, c->nonce, p, zmq_msg_size(&c->msg), p,
+		    c->tag) == -1)
+			c->bad = bad = 1;
+		f->busy_us[1] += now_us() - t0;
+		if (queue_push(f->writeq, c) == -1)
+			break;
+	}
+	queue_close(f->writeq);
+	return NULL;
+}
+
+int
+fetch_start(struct fetch *f)
+{
+	if (pthread_create(&f->opener, NULL, fetch_opener, f) != 0)
+		return -1;
+	f->opener_on = 1;
+	if (f->total == 0)
+		queue_close(f->openq);
 	return 0;
 }
 
 /*
- * The next needed chunk, opened: 1 with *index, *plain, *len set; 0 when
- * every run has been delivered; -1 on error (see fetch_error; otherwise
- * the job's error is set).
+ * The writer's next chunk: 1 with *index, *plain, *len set, -1 when the
+ * chunk failed its GCM tag (*index set), 0 when there are no more.
  */
 int
-fetch_next(struct fetch *f, uint64_t *index, const uint8_t **plain,
+fetch_take(struct fetch *f, void **cp, uint64_t *index, uint8_t **plain,
     size_t *len)
 {
-	const Kf__ChunkData	*d;
-	const struct fetch_range *r;
-	const uint8_t		*ct;
-	struct wire_msg		 m;
-	size_t			 ctlen = 0;
-	int			 rc = -1;
+	struct rchunk	*c;
+	void		*item;
 
-	if (f->rr >= f->nr)
+	if (queue_pop(f->writeq, &item, -1) != QUEUE_ITEM)
 		return 0;
-	if (fetch_request(f) == -1)
+	*cp = c = item;
+	*index = c->index;
+	f->taken_us = now_us();
+	if (c->bad)
 		return -1;
-	if (job_await(f->job, f->ma, KF__MSG_TYPE__CHUNK_DATA,
-	    CLIENT_MA_TIMEOUT_MS, &m, f->what) == -1)
-		goto fail;
-	d = (const Kf__ChunkData *)m.body;
-	ct = m.has_payload ? wire_payload(&m, &ctlen) : NULL;
-	if (ct == NULL)
-		ctlen = 0;
-	if (fetch_check(f, d, ctlen) == -1 || fetch_open(f, d, ct, ctlen) == -1)
-		goto fail;
-	*index = d->index;
-	*plain = f->plain;
-	*len = ctlen;
-	f->got++;
-	f->bytes += ctlen;
-	f->ahead--;
-	r = &f->r[f->rr];
-	if (++f->rr_next == r->first + r->count && ++f->rr < f->nr)
-		f->rr_next = f->r[f->rr].first;
-	rc = 1;
-fail:
-	job_msg_clear(&m);
-	return rc;
+	*plain = zmq_msg_data(&c->msg);
+	*len = zmq_msg_size(&c->msg);
+	atomic_fetch_add(&f->got, 1);
+	atomic_fetch_add(&f->bytes, *len);
+	return 1;
+}
+
+/* The writer is done with a chunk: its slot goes back to the job thread. */
+void
+fetch_give(struct fetch *f, void *cp)
+{
+	struct rchunk	*c = cp;
+
+	f->busy_us[2] += now_us() - f->taken_us;
+	zmq_msg_close(&c->msg);
+	zmq_msg_init(&c->msg);
+	(void)queue_push(f->doneq, c);
+}
+
+/* The writer has written its last chunk (or given up). */
+void
+fetch_writer_done(struct fetch *f)
+{
+	queue_close(f->doneq);
+}
+
+/* After an error of the job thread: no more requests, drain what came. */
+static void
+fetch_drain(struct fetch *f, int *closed)
+{
+	if (!*closed)
+		queue_close(f->openq);
+	*closed = 1;
+}
+
+/*
+ * The job thread's part: credit out, chunks in, slots back, until the
+ * writer is done.  tick(arg) runs at least every FETCH_POLL_MS (progress
+ * reports).  0 when every chunk was received; -1 on the job thread's error
+ * (fetch_error) or when a stage aborted the pipeline.
+ */
+int
+fetch_run(struct fetch *f, void (*tick)(void *), void *arg)
+{
+	zmq_pollitem_t	 it[2];
+	enum queue_rc	 qrc;
+	void		*item;
+	int64_t		 heard = util_mono_ms();
+	int		 closed = f->total == 0, n;
+
+	for (;;) {
+		while ((qrc = queue_pop(f->doneq, &item, 0)) == QUEUE_ITEM) {
+			f->free[f->nfree++] = item;
+			f->done++;
+		}
+		if (qrc == QUEUE_END)
+			return f->err == KF__KF_ERR__ERR_NONE &&
+			    f->received == f->total ? 0 : -1;
+		if (qrc == QUEUE_ABORTED)
+			return -1;
+		tick(arg);
+		if (atomic_load(&f->job->client->stopping)) {
+			fetch_fail(f, KF__KF_ERR__ERR_UNAVAILABLE,
+			    "client stopped");
+			fetch_abort(f);
+			return -1;
+		}
+		/* Silence counts from when something was asked for. */
+		if (f->received == f->requested)
+			heard = util_mono_ms();
+		if (!closed && fetch_request(f) == -1)
+			fetch_drain(f, &closed);
+		if (!closed && f->received < f->requested &&
+		    util_mono_ms() - heard > CLIENT_MA_TIMEOUT_MS) {
+			fetch_fail(f, KF__KF_ERR__ERR_TIMEOUT, "%s: no answer "
+			    "within %d s", f->what, CLIENT_MA_TIMEOUT_MS / 1000);
+			fetch_drain(f, &closed);
+		}
+		memset(it, 0, sizeof(it));
+		it[0].fd = queue_fd(f->doneq);
+		it[0].events = ZMQ_POLLIN;
+		it[1].socket = f->ma;
+		it[1].fd = -1;
+		it[1].events = ZMQ_POLLIN;
+		n = zmq_poll(it, closed ? 1 : 2, FETCH_POLL_MS);
+		if (n == -1 && errno != EINTR) {
+			fetch_fail(f, KF__KF_ERR__ERR_INTERNAL, "zmq_poll: %s",
+			    zmq_strerror(errno));
+			fetch_abort(f);
+			return -1;
+		}
+		if (n <= 0 || closed || !(it[1].revents & ZMQ_POLLIN))
+			continue;
+		heard = util_mono_ms();
+		if (fetch_recv(f) == -1 || f->received == f->total) {
+			if (f->err != KF__KF_ERR__ERR_NONE)
+				fetch_drain(f, &closed);
+			closed = 1;
+		}
+	}
 }

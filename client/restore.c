@@ -9,6 +9,13 @@
  * offset.  Every record header must agree with its catalog entry, and the
  * files are written by restore_write.c.  A whole-backup restore also reads
  * the end record, so a stream that stops short or runs on is caught.
+ *
+ * The data flows through three threads: the job's thread receives chunks
+ * (it alone touches the job's sockets, so it also sends the progress
+ * reports), the opener decrypts them (fetch.c), and the writer here parses,
+ * hashes and writes.  While they run only the writer records job errors;
+ * the job thread's own go through fetch_error once the writer has stopped,
+ * so every error names the file being restored when it happened.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +25,7 @@
 #include <zmq.h>
 
 #include "client.h"
+#include "fault.h"
 #include "log.h"
 #include "trace.h"
 #include "util.h"
@@ -39,8 +47,10 @@ struct restore {
 	int		 active;	/* the parser is inside sel[cur] */
 	int		 rec_done;	/* sel[cur] has ended */
 	int		 saw_end;	/* the end record was parsed */
-	uint64_t	 files;		/* records restored */
-	uint64_t	 bytes;		/* file bytes restored */
+	atomic_uint_fast64_t files;	/* records restored (writer thread) */
+	atomic_uint_fast64_t bytes;	/* file bytes restored (writer thread) */
+	int64_t		 started_ms;	/* when the data started to flow */
+	int64_t		 data_ms;	/* and how long it took */
 	uint64_t	 files_total;	/* records selected */
 	uint64_t	 bytes_total;	/* file bytes selected */
 };
@@ -109,8 +119,6 @@ restore_on_record_end(void *arg, const struct stream_entry *e)
 	r->rec_done = 1;
 	r->files++;
 	r->bytes += c->size;
-	job_progress(r->job, r->files, r->bytes, r->files_total,
-	    r->bytes_total, 0);
 	return job_stopped(r->job);
 }
 
@@ -299,34 +307,83 @@ restore_chunk(struct restore *r, uint64_t idx, const uint8_t *p, size_t len)
 		r->active = 0;
 		r->cur++;
 	}
+	fault_point("client.restore_after_chunk", fetch_chunks(r->fetch));
 	return 0;
 }
 
-/* Fetch, open and write every selected record. */
+/*
+ * The writer thread: opened chunks, in order, through the stream parser
+ * into files (restore_write.c).  The only thread that records a job error
+ * while the pipeline runs.
+ */
+static void *
+restore_writer(void *arg)
+{
+	struct restore	*r = arg;
+	uint8_t		*plain = NULL;
+	uint64_t	 idx = 0;
+	size_t		 len = 0;
+	void		*c;
+	int		 rc;
+
+	while ((rc = fetch_take(r->fetch, &c, &idx, &plain, &len)) == 1) {
+		rc = restore_chunk(r, idx, plain, len);
+		fetch_give(r->fetch, c);
+		if (rc == -1)
+			break;
+	}
+	if (rc == -1 && r->job->err == KF__KF_ERR__ERR_NONE)
+		job_fail(r->job, KF__KF_ERR__ERR_CRYPTO, "chunk %llu of backup "
+		    "job %llu failed authentication with the job's DEK "
+		    "(tampered or corrupted ciphertext), restoring %s",
+		    (unsigned long long)idx,
+		    (unsigned long long)r->order->backup_job,
+		    restore_cur_path(r));
+	if (rc == -1)
+		fetch_abort(r->fetch);
+	else
+		fetch_writer_done(r->fetch);
+	return NULL;
+}
+
+/* The job thread's progress reports while the pipeline runs. */
+static void
+restore_tick(void *arg)
+{
+	struct restore	*r = arg;
+
+	job_progress(r->job, r->files, r->bytes, r->files_total,
+	    r->bytes_total, 0);
+}
+
+/*
+ * Fetch, open and write every selected record: the job thread receives,
+ * one thread opens, one writes (see fetch.c).
+ */
 static int
 restore_data(struct restore *r)
 {
-	const uint8_t	*plain;
+	pthread_t	 writer;
 	const char	*msg;
-	uint64_t	 idx;
-	size_t		 len;
 	kf_err_t	 code;
 	int		 rc;
 
-	while ((rc = fetch_next(r->fetch, &idx, &plain, &len)) == 1)
-		if (restore_chunk(r, idx, plain, len) == -1)
-			return -1;
-	if (rc == -1) {
-		if ((msg = fetch_error(r->fetch, &code)) != NULL)
-			job_fail(r->job, code, "%s, restoring %s", msg,
-			    restore_cur_path(r));
-		else if (r->job->err == KF__KF_ERR__ERR_INTEGRITY &&
-		    (len = strlen(r->job->errmsg)) < sizeof(r->job->errmsg))
-			/* The MediaAgent refused a damaged chunk: add the file. */
-			snprintf(r->job->errmsg + len, sizeof(r->job->errmsg) -
-			    len, ", restoring %s", restore_cur_path(r));
+	if (fetch_start(r->fetch) == -1 ||
+	    pthread_create(&writer, NULL, restore_writer, r) != 0)
+		return job_fail(r->job, KF__KF_ERR__ERR_INTERNAL, "cannot start "
+		    "the restore threads");
+	r->started_ms = util_mono_ms();
+	rc = fetch_run(r->fetch, restore_tick, r);
+	pthread_join(writer, NULL);
+	r->data_ms = util_mono_ms() - r->started_ms;
+	if (r->job->err != KF__KF_ERR__ERR_NONE)
 		return -1;
-	}
+	if ((msg = fetch_error(r->fetch, &code)) != NULL)
+		return job_fail(r->job, code, "%s, restoring %s", msg,
+		    restore_cur_path(r));
+	if (rc == -1)
+		return job_fail(r->job, KF__KF_ERR__ERR_INTERNAL, "the restore "
+		    "stopped without a reason (a bug)");
 	if (r->cur < r->nsel && !(r->sel[r->cur]->type == STREAM_END &&
 	    r->saw_end && stream_parser_done(r->parser)))
 		return job_fail(r->job, KF__KF_ERR__ERR_INTEGRITY, "the stream "
@@ -388,6 +445,21 @@ restore_prepare(struct restore *r)
 	return 0;
 }
 
+/* Where the time went: each stage's busy time against the wall clock. */
+static void
+restore_stats(const struct restore *r)
+{
+	uint64_t	 us[FETCH_STAGES];
+
+	fetch_busy(r->fetch, us);
+	log_info("job %llu: data in %lld ms (then %lld ms to sync); busy: "
+	    "receive %llu ms, decrypt %llu ms, hash and write %llu ms",
+	    (unsigned long long)r->job->id, (long long)r->data_ms,
+	    (long long)(util_mono_ms() - r->started_ms - r->data_ms),
+	    (unsigned long long)us[0] / 1000, (unsigned long long)us[1] / 1000,
+	    (unsigned long long)us[2] / 1000);
+}
+
 static int
 restore_finish(struct restore *r)
 {
@@ -403,6 +475,7 @@ restore_finish(struct restore *r)
 	}
 	if (rw_finish(r->rw) == -1)
 		return -1;
+	restore_stats(r);
 	job_progress(j, r->files, r->bytes, r->files_total, r->bytes_total, 1);
 	trace_step(j->client->trace, j->trace_id, "restore", 7, NULL, b,
 	    "decrypted %llu chunks (%llu bytes) with the job's DEK and "

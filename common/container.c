@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "chunk.h"
@@ -50,6 +51,8 @@ struct container_writer {
 	int		 last;		/* the last chunk has been appended */
 	int		 broken;	/* a write failed: only abort is left */
 	int		 committed;	/* renamed into place */
+	uint64_t	 flushed;	/* container_flush started writeback to */
+	uint64_t	 durable;	/* and waited for writeback up to */
 };
 
 struct container_reader {
@@ -183,6 +186,40 @@ append_check(struct container_writer *w, const struct frame_header *h)
 	return -1;
 }
 
+/* Header and ciphertext with one writev (more only on a short write). */
+static int
+frame_write(int fd, const uint8_t hdr[CONTAINER_FRAME_HDR],
+    const void *data, size_t len)
+{
+	struct iovec	 iov[2];
+	int		 n = 2, i = 0;
+	ssize_t		 r;
+
+	iov[0].iov_base = (void *)hdr;
+	iov[0].iov_len = CONTAINER_FRAME_HDR;
+	iov[1].iov_base = (void *)data;
+	iov[1].iov_len = len;
+	if (len == 0)
+		n = 1;
+	while (i < n) {
+		r = writev(fd, iov + i, n - i);
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (i < n && (size_t)r >= iov[i].iov_len) {
+			r -= (ssize_t)iov[i].iov_len;
+			i++;
+		}
+		if (i < n) {
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + r;
+			iov[i].iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
 int
 container_append(struct container_writer *w, struct frame_header *h,
     const void *ciphertext)
@@ -207,8 +244,7 @@ container_append(struct container_writer *w, struct frame_header *h,
 	}
 	h->crc = crc32c(0, ciphertext, h->len);
 	container_frame_encode(h, hdr);
-	if (util_write_all(w->cfd, hdr, sizeof(hdr)) == -1 ||
-	    util_write_all(w->cfd, ciphertext, h->len) == -1) {
+	if (frame_write(w->cfd, hdr, ciphertext, h->len) == -1) {
 		/* Keep errno (ENOSPC) for the caller; drop the torn frame. */
 		e = errno;
 		w->broken = 1;
@@ -233,6 +269,38 @@ container_sync(struct container_writer *w)
 		return -1;
 	}
 	return fdatasync(w->cfd);
+}
+
+/*
+ * Write-behind: start writeback of everything appended since the last
+ * call, and wait for what the call before started.  So at most two
+ * intervals of the container are dirty or in flight, the disk is kept
+ * busy without the daemon ever waiting for the data it just wrote, and
+ * the fdatasync at commit finds little left to do.  Nothing uncommitted
+ * needs to survive a crash (a .partial container is removed), so this
+ * paces the page cache rather than promising durability.
+ */
+int
+container_flush(struct container_writer *w)
+{
+	if (w->cfd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (w->flushed > w->durable && sync_file_range(w->cfd,
+	    (off_t)w->durable, (off_t)(w->flushed - w->durable),
+	    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+	    SYNC_FILE_RANGE_WAIT_AFTER) == -1)
+		return errno == ENOSYS || errno == ESPIPE ?
+		    fdatasync(w->cfd) : -1;
+	w->durable = w->flushed;
+	if (w->size > w->flushed && sync_file_range(w->cfd,
+	    (off_t)w->flushed, (off_t)(w->size - w->flushed),
+	    SYNC_FILE_RANGE_WRITE) == -1)
+		return errno == ENOSYS || errno == ESPIPE ?
+		    fdatasync(w->cfd) : -1;
+	w->flushed = w->size;
+	return 0;
 }
 
 /* Rename from to to, never replacing an existing file. */
@@ -517,6 +585,8 @@ container_open_err(const char *dir, uint64_t job, char *err, size_t errcap)
 	if (index_load(r, ifd, ipath, err, errcap) == -1)
 		goto fail;
 	close(ifd);
+	/* Restores and verification read front to back: a wide readahead. */
+	(void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return r;
  fail:
 	if (ifd != -1)
@@ -552,6 +622,49 @@ uint64_t
 container_stream_bytes(const struct container_reader *r)
 {
 	return r->stream_bytes;
+}
+
+/* Ask the kernel to read count chunks from first in the background. */
+void
+container_prefetch(struct container_reader *r, uint64_t first, uint64_t count)
+{
+	uint64_t	 end;
+
+	if (first >= r->chunks || count == 0)
+		return;
+	end = count >= r->chunks - first ? r->size : r->offsets[first + count];
+	(void)posix_fadvise(r->fd, (off_t)r->offsets[first],
+	    (off_t)(end - r->offsets[first]), POSIX_FADV_WILLNEED);
+}
+
+/* preadv(2) of exactly the iovecs' bytes; -1 on error or EOF (EIO). */
+static int
+preadv_all(int fd, struct iovec *iov, int n, uint64_t off)
+{
+	ssize_t	 got;
+
+	while (n > 0) {
+		if ((got = preadv(fd, iov, n, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (got == 0) {
+			errno = EIO;
+			return -1;
+		}
+		off += (uint64_t)got;
+		while (n > 0 && (size_t)got >= iov->iov_len) {
+			got -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + got;
+			iov->iov_len -= (size_t)got;
+		}
+	}
+	return 0;
 }
 
 /* Check a decoded frame header against the index's view of chunk i. */
@@ -597,7 +710,8 @@ container_read(struct container_reader *r, uint64_t index,
 {
 	unsigned long long	 job = r->job, idx = index;
 	uint8_t			 raw[CONTAINER_FRAME_HDR];
-	uint64_t		 off;
+	struct iovec		 iov[2];
+	uint64_t		 off, len;
 	uint32_t		 crc;
 
 	if (index >= r->chunks)
@@ -605,9 +719,21 @@ container_read(struct container_reader *r, uint64_t index,
 		    "%llu does not exist", job,
 		    (unsigned long long)r->chunks, idx);
 	off = r->offsets[index];
-	if (util_pread_all(r->fd, raw, sizeof(raw), off) == -1)
+	/* The index (checked at open) gives the frame's extent. */
+	len = (index + 1 == r->chunks ? r->size : r->offsets[index + 1]) -
+	    off - CONTAINER_FRAME_HDR;
+	if (len > cap)
+		return rd_fail(err, errcap, "job %llu chunk %llu: %llu bytes "
+		    "do not fit the %zu byte buffer", job, idx,
+		    (unsigned long long)len, cap);
+	/* Header and ciphertext in one system call. */
+	iov[0].iov_base = raw;
+	iov[0].iov_len = sizeof(raw);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = (size_t)len;
+	if (preadv_all(r->fd, iov, 2, off) == -1)
 		return rd_fail(err, errcap, "job %llu chunk %llu: cannot read "
-		    "the frame header at offset %llu: %s", job, idx,
+		    "the frame at offset %llu: %s", job, idx,
 		    (unsigned long long)off, strerror(errno));
 	if (memcmp(raw, FRAME_MAGIC, 4) != 0)
 		return rd_fail(err, errcap, "job %llu chunk %llu: no frame "
@@ -619,12 +745,6 @@ container_read(struct container_reader *r, uint64_t index,
 		    "%llu is damaged", job, idx, (unsigned long long)off);
 	if (frame_check(r, index, h, cap, err, errcap) == -1)
 		return -1;
-	if (util_pread_all(r->fd, buf, h->len, off + CONTAINER_FRAME_HDR) ==
-	    -1)
-		return rd_fail(err, errcap, "job %llu chunk %llu: cannot read "
-		    "%u bytes of ciphertext at offset %llu: %s", job, idx,
-		    (unsigned)h->len, (unsigned long long)off +
-		    CONTAINER_FRAME_HDR, strerror(errno));
 	if ((crc = crc32c(0, buf, h->len)) != h->crc)
 		return rd_fail(err, errcap, "job %llu chunk %llu: the "
 		    "ciphertext checksum is %08x, the frame says %08x: the "

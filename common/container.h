@@ -62,6 +62,12 @@ int	container_append(struct container_writer *, struct frame_header *h,
 	    const void *ciphertext);
 /* Flush to disk now (fdatasync); commit always does. */
 int	container_sync(struct container_writer *);
+/*
+ * Write-behind (sync_file_range): start writing what was appended since
+ * the last call and wait for what that call started.  Paces the page
+ * cache; durability comes from commit.
+ */
+int	container_flush(struct container_writer *);
 /* Write the index, fsync, rename both into place, fsync the directory. */
 int	container_commit(struct container_writer *, uint64_t stream_bytes);
 /* Remove the partial files (the job failed). */
@@ -78,6 +84,9 @@ struct container_reader *container_open_err(const char *dir, uint64_t job,
 	    char *err, size_t errcap);
 uint64_t container_chunks(const struct container_reader *);
 uint64_t container_stream_bytes(const struct container_reader *);
+/* Start reading count chunks from first in the background (a hint). */
+void	container_prefetch(struct container_reader *, uint64_t first,
+	    uint64_t count);
 /*
  * Read frame `index` into h and up to cap bytes of ciphertext into buf,
  * checking the header CRC, the job id, the index and the ciphertext CRC.

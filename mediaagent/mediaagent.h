@@ -24,6 +24,8 @@
 #define MA_NAME_MAX		64	/* bytes in a MediaAgent name */
 #define MA_CLIENT_MAX		255	/* bytes in a client name */
 #define MA_READ_MAX		8	/* chunks one CHUNK_READ may ask for */
+#define MA_SEND_BUFS		16	/* restore: zero-copy send buffers */
+#define MA_PREFETCH		32	/* restore: chunks read ahead of a request */
 #define MA_REASON_MAX		256	/* bytes of an abort reason */
 #define MA_STREAM_IDLE_MS	(5 * 60 * 1000)	/* open backup stream */
 #define MA_JOB_IDLE_MS		(10 * 60 * 1000) /* announced or restore job */
@@ -40,6 +42,8 @@ struct ma_conf {
 	const char	*events;	/* trace endpoint (NULL = from WELCOME) */
 	const char	*fsync_str;	/* --fsync-interval as given */
 	uint64_t	 fsync_interval; /* sync after this many bytes (0 never) */
+	const char	*delay_str;	/* KEYFLOW_MA_DELAY_US as given */
+	uint32_t	 delay_us;	/* TEST ONLY: sleep per chunk written */
 	int		 verbose;	/* -v count */
 	int		 check_only;	/* -n: validate and exit */
 };
@@ -74,6 +78,7 @@ struct ma_job {
 	char		 reason[MA_REASON_MAX]; /* backup: why it was aborted */
 	struct container_reader *cr;	/* restore: opened on the first read */
 	uint64_t	 sent;		/* restore: chunks sent to the client */
+	uint64_t	 prefetched;	/* restore: chunks read ahead up to */
 };
 
 struct ma {
@@ -91,7 +96,8 @@ struct ma {
 	uint32_t	 heartbeat_ms;	/* interval from WELCOME */
 	struct ma_job	*jobs[MA_JOBS_MAX]; /* announced jobs, unordered */
 	size_t		 njobs;		/* used entries of jobs */
-	uint8_t		*rbuf;		/* restore read buffer, KF_CHUNK_MAX */
+	uint8_t		*rbuf;		/* restore: copy-send buffer, KF_CHUNK_MAX */
+	struct pool	*sendbufs;	/* restore: zero-copy buffers, KF_CHUNK_MAX */
 	struct wire_msg	 msg;		/* the message being handled */
 };
 

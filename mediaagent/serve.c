@@ -2,13 +2,26 @@
  * serve.c - restore: a backup's chunks back to the client.
  *
  * Seed restore step 6: "The MediaAgent sends encrypted data to the
- * client."  CommServe announces a restore job with the backup job to read;
- * the client asks for up to MA_READ_MAX chunks at a time (CHUNK_READ with
- * the restore job's token) and gets one CHUNK_DATA per chunk, ciphertext in
- * its own frame, read into one reusable buffer.  The backup's container is
- * opened on the first read and kept open for the job; every frame is
- * checked (header CRC, job, index, ciphertext CRC) before it is sent, so
- * damaged storage is reported as such instead of reaching the client.
+ * client."  CommServe announces a restore job with the backup job to read.
+ * The client grants credit: each CHUNK_READ (with the restore job's token)
+ * names up to MA_READ_MAX chunks, and the MediaAgent sends them all at once,
+ * one CHUNK_DATA per chunk with the ciphertext in its own frame, without
+ * waiting for anything; the client sends more credit as it consumes, so
+ * the stream never stops while memory stays bounded by the credit.
+ *
+ * The backup's container is opened on the first read and kept open for the
+ * job, with a sequential readahead hint, and each request also asks the
+ * kernel to start reading the chunks after it.  Frames are read (header and
+ * ciphertext in one preadv) into one of MA_SEND_BUFS buffers and sent
+ * zero-copy: ZeroMQ puts a buffer back into the pool from its I/O thread
+ * once the bytes are on the wire.  When every buffer is on the wire (many
+ * restores at once) the chunk is copied into ZeroMQ from one more buffer
+ * instead.  The buffers are allocated once, at the first restore, and kept
+ * for the daemon's life; only the pages chunks touch become resident.  The
+ * data socket's high-water mark bounds what one client can have queued.
+ * Every frame is checked (header CRC, job, index, ciphertext CRC) before it
+ * is sent, so damaged storage is reported as such instead of reaching the
+ * client.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,8 +32,10 @@
 
 #include "chunk.h"
 #include "container.h"
+#include "fault.h"
 #include "log.h"
 #include "mediaagent.h"
+#include "pipeline.h"
 #include "trace.h"
 #include "util.h"
 
@@ -94,6 +109,63 @@ serve_finish(struct ma *ma, struct ma_job *job)
 		served_all(ma, job);
 }
 
+/* ZeroMQ is done with a zero-copy payload: back into the pool. */
+static void
+buf_done(void *data, void *hint)
+{
+	pool_put(hint, data);
+}
+
+/*
+ * The reply CHUNK_DATA with a pool buffer as its payload frame, framed as
+ * wire_send frames it, without copying the payload.  The buffer goes back
+ * to the pool whatever happens.
+ */
+static int
+reply_zc(const struct ma_req *req, const Kf__ChunkData *cd,
+    struct pool *pool, uint8_t *buf, size_t len)
+{
+	const struct wire_msg	*m = req->m;
+	zmq_msg_t		 pl;
+	uint8_t			 hdr[4], body[256];
+	size_t			 blen;
+	char			 who[2 * WIRE_PEER_MAX + 1];
+
+	blen = protobuf_c_message_get_packed_size(&cd->base);
+	if (blen > sizeof(body) ||
+	    zmq_msg_init_data(&pl, buf, len, buf_done, pool) == -1) {
+		pool_put(pool, buf);
+		log_warnx("CHUNK_DATA not sent: cannot frame it");
+		return -1;
+	}
+	protobuf_c_message_pack(&cd->base, body);
+	be32_put(hdr, KF__MSG_TYPE__CHUNK_DATA);
+	if (zmq_send(req->sock, m->peer, m->peerlen, ZMQ_SNDMORE) == -1 ||
+	    zmq_send(req->sock, hdr, sizeof(hdr), ZMQ_SNDMORE) == -1 ||
+	    zmq_send(req->sock, body, blen, ZMQ_SNDMORE) == -1 ||
+	    zmq_msg_send(&pl, req->sock, 0) == -1) {
+		/* EHOSTUNREACH: gone; EAGAIN: not reading its replies. */
+		log_warn("CHUNK_DATA to %s not sent", dispatch_peer(m, who,
+		    sizeof(who)));
+		zmq_msg_close(&pl);
+		return -1;
+	}
+	return 0;
+}
+
+/* A free zero-copy buffer, or NULL when all are on the wire. */
+static uint8_t *
+buf_take(struct ma *ma)
+{
+	if (ma->sendbufs == NULL &&
+	    (ma->sendbufs = pool_new(MA_SEND_BUFS, KF_CHUNK_MAX)) == NULL)
+		return NULL;
+	if (pool_out(ma->sendbufs) >= MA_SEND_BUFS)
+		return NULL;
+	/* Only this thread takes buffers: one is free, this cannot wait. */
+	return pool_get(ma->sendbufs);
+}
+
 /* Read one frame and send it as CHUNK_DATA; -1 fails the request. */
 static int
 send_chunk(struct ma *ma, struct ma_req *req, struct ma_job *job,
@@ -101,15 +173,26 @@ send_chunk(struct ma *ma, struct ma_req *req, struct ma_job *job,
 {
 	Kf__ChunkData		cd = KF__CHUNK_DATA__INIT;
 	struct frame_header	h;
+	uint8_t			*buf;
 	char			err[256];
-	int			last;
+	int			last, rc;
 
-	if (container_read(job->cr, index, &h, ma->rbuf, KF_CHUNK_MAX, err,
-	    sizeof(err)) == -1)
+	if ((buf = buf_take(ma)) == NULL && ma->rbuf == NULL &&
+	    (ma->rbuf = malloc(KF_CHUNK_MAX)) == NULL)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INTERNAL, "restore "
+		    "job %llu: out of memory for the read buffer",
+		    (unsigned long long)job->id);
+	if (container_read(job->cr, index, &h, buf ? buf : ma->rbuf,
+	    KF_CHUNK_MAX, err, sizeof(err)) == -1) {
+		if (buf != NULL)
+			pool_put(ma->sendbufs, buf);
 		return dispatch_fail(req, KF__KF_ERR__ERR_INTEGRITY,
 		    "restore job %llu: %s", (unsigned long long)job->id, err);
+	}
 	last = (h.flags & CONTAINER_FLAG_LAST) != 0;
-	if (last != (index + 1 == nchunks))
+	if (last != (index + 1 == nchunks)) {
+		if (buf != NULL)
+			pool_put(ma->sendbufs, buf);
 		return dispatch_fail(req, KF__KF_ERR__ERR_INTEGRITY,
 		    "restore job %llu: chunk %llu of backup job %llu is %s "
 		    "the last of its %llu chunks", (unsigned long long)job->id,
@@ -117,6 +200,7 @@ send_chunk(struct ma *ma, struct ma_req *req, struct ma_job *job,
 		    (unsigned long long)job->backup_job,
 		    last ? "flagged as" : "not flagged as",
 		    (unsigned long long)nchunks);
+	}
 	cd.job = job->backup_job;
 	cd.index = index;
 	cd.plain_len = h.len;
@@ -125,14 +209,19 @@ send_chunk(struct ma *ma, struct ma_req *req, struct ma_job *job,
 	cd.nonce.len = KF_NONCE_LEN;
 	cd.tag.data = h.tag;
 	cd.tag.len = KF_TAG_LEN;
-	if (dispatch_reply(req, KF__MSG_TYPE__CHUNK_DATA, &cd.base, ma->rbuf,
-	    h.len) == -1) {
+	if (buf != NULL)
+		rc = reply_zc(req, &cd, ma->sendbufs, buf, h.len);
+	else
+		rc = dispatch_reply(req, KF__MSG_TYPE__CHUNK_DATA, &cd.base,
+		    ma->rbuf, h.len);
+	if (rc == -1) {
 		/* The client left or stopped reading: nobody to answer. */
 		*gone = 1;
 		return 0;
 	}
 	job->sent++;
 	job->stream_bytes += h.len;
+	fault_point("ma.serve_after_chunk", job->sent);
 	return 0;
 }
 
@@ -141,7 +230,7 @@ serve_read(struct ma *ma, struct ma_req *req)
 {
 	const Kf__ChunkRead	*rd = (const Kf__ChunkRead *)req->m->body;
 	struct ma_job		*job;
-	uint64_t		 nchunks, idx;
+	uint64_t		 nchunks, idx, from, end;
 	uint32_t		 i;
 	int			 gone = 0;
 	unsigned long long	 id = rd->job;
@@ -174,9 +263,13 @@ serve_read(struct ma *ma, struct ma_req *req)
 		    (unsigned long long)rd->first,
 		    (unsigned long long)job->backup_job,
 		    (unsigned long long)nchunks);
-	if (ma->rbuf == NULL && (ma->rbuf = malloc(KF_CHUNK_MAX)) == NULL)
-		return dispatch_fail(req, KF__KF_ERR__ERR_INTERNAL,
-		    "restore job %llu: out of memory for the read buffer", id);
+	/* This request's chunks and those after it, each asked for once. */
+	from = job->prefetched > rd->first ? job->prefetched : rd->first;
+	end = rd->first + rd->count + MA_PREFETCH;
+	if (end > from) {
+		container_prefetch(job->cr, from, end - from);
+		job->prefetched = end;
+	}
 
 	/* first < nchunks, so first + i cannot wrap before nchunks. */
 	for (i = 0; i < rd->count && !gone; i++) {

@@ -6,12 +6,14 @@
  * with the job's token (STREAM_OPEN), sends its chunks in index order
  * (CHUNK_PUT, ciphertext in its own frame, written as it comes without a
  * copy) and closes it (STREAM_CLOSE) with the counts and the digest it
- * computed.  Only the connection that opened the stream may feed it.  The
- * MediaAgent computes the same digest (SHA-256 over the GCM tags in index
- * order), commits the container only when everything agrees, fsynced, then
- * reports the committed container to CommServe.  Any failure aborts the
- * stream and removes its partial files, so nothing uncommitted can later be
- * mistaken for a backup.
+ * computed.  Each chunk costs one writev; every --fsync-interval bytes the
+ * container is flushed behind (container_flush), and acknowledgements are
+ * cumulative and batched.  Only the connection that opened the stream may
+ * feed it.  The MediaAgent computes the same digest (SHA-256 over the GCM
+ * tags in index order), commits the container only when everything
+ * agrees, fsynced, then reports the committed container to CommServe.
+ * Any failure aborts the stream and removes its partial files, so nothing
+ * uncommitted can later be mistaken for a backup.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +21,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <zmq.h>
 
 #include "chunk.h"
 #include "container.h"
@@ -27,6 +32,26 @@
 #include "mediaagent.h"
 #include "trace.h"
 #include "util.h"
+
+/*
+ * Acknowledge at least every this many chunks.  Clients keep a window of
+ * at least as many chunks (CLIENT_WINDOW_MIN), so they never wait for an
+ * acknowledgement that is held back.
+ */
+#define STORE_ACK_EVERY	4
+
+/* 1 if another message is already waiting on sock. */
+static int
+input_waiting(void *sock)
+{
+	size_t	len;
+	int	ev;
+
+	len = sizeof(ev);
+	if (zmq_getsockopt(sock, ZMQ_EVENTS, &ev, &len) == -1)
+		return 0;
+	return (ev & ZMQ_POLLIN) != 0;
+}
 
 /* ENOSPC and EDQUOT mean the target storage is full. */
 static kf_err_t
@@ -158,6 +183,9 @@ store_open(struct ma *ma, struct ma_req *req)
 	job->active_ms = util_mono_ms();
 	log_info("job %llu: stream opened by client %s into %s", id,
 	    job->client, job->mount);
+	if (ma->conf->delay_us > 0)
+		log_warnx("job %llu: TEST ONLY: KEYFLOW_MA_DELAY_US slows "
+		    "every chunk down by %u us", id, ma->conf->delay_us);
 	ok.message = "stream open";
 	dispatch_reply(req, KF__MSG_TYPE__OK, &ok.base, NULL, 0);
 	return 0;
@@ -268,17 +296,25 @@ store_put(struct ma *ma, struct ma_req *req)
 
 	if (ma->conf->fsync_interval > 0 &&
 	    job->unsynced >= ma->conf->fsync_interval) {
-		if (container_sync(job->cw) == -1) {
+		if (container_flush(job->cw) == -1) {
 			e = errno;
 			return abort_fail(req, job, io_code(e),
 			    "job %llu: flushing the container under %s to "
 			    "disk failed: %s", id, job->mount, strerror(e));
 		}
-		log_debug("job %llu: synced %llu bytes", id,
-		    (unsigned long long)job->unsynced);
 		job->unsynced = 0;
 	}
+	if (ma->conf->delay_us > 0)
+		usleep(ma->conf->delay_us);	/* test only */
 
+	/*
+	 * Cumulative acknowledgements: every STORE_ACK_EVERY chunks, for
+	 * the last chunk, and whenever nothing else is waiting to be read
+	 * (the client may be waiting for this one).
+	 */
+	if (!cp->last && (cp->index + 1) % STORE_ACK_EVERY != 0 &&
+	    input_waiting(req->sock))
+		return 0;
 	ack.job = cp->job;
 	ack.index = cp->index;
 	dispatch_reply(req, KF__MSG_TYPE__CHUNK_ACK, &ack.base, NULL, 0);
