@@ -157,7 +157,7 @@ static const struct cli_command commands[] = {
 	  "(default 1) M times per client (clients at once,\n      each "
 	  "client's jobs in turn) into storage pool NAME (default \"load\", "
 	  "made\n      on the first MediaAgent if missing), with S data "
-	  "streams; with --restore\n      restore each backup and compare it "
+	  "streams (1 today); with --restore\n      restore each backup and compare it "
 	  "byte for byte.  --duration T (90, 90s,\n      15m, 2h) stops "
 	  "starting jobs after T.  Shows progress on stderr, then\n      "
 	  "reports throughput, job latency p50/p95/p99, seed step times (from "

@@ -106,6 +106,13 @@ backup_start(struct req *r)
 		    "%d..%d bytes", KF_CHUNK_MIN, KF_CHUNK_MAX);
 		return;
 	}
+	/* Several data streams per job are not built yet: say so rather
+	 * than run one stream while the caller believes it asked for N. */
+	if (b->has_streams && b->streams > 1) {
+		cs_error(r, KF__KF_ERR__ERR_INVALID, "%u data streams asked; "
+		    "this CommServe runs every job as one stream", b->streams);
+		return;
+	}
 	if ((rc = db_client_find(cs->db, b->client, &cl)) != DB_OK) {
 		cs_error(r, rc == DB_NOT_FOUND ? KF__KF_ERR__ERR_NOT_FOUND :
 		    KF__KF_ERR__ERR_DB, rc == DB_NOT_FOUND ? "no client named %s" :

@@ -51,6 +51,13 @@ done
 kf_cli load --jobs 1 --plot "$KF_WORK/no/such/dir/x.svg"
 kf_assert_eq "$KF_RC" 1 "an unwritable --plot fails"
 kf_assert_grep "$KF_ERR" 'no/such/dir/x.svg' "the error names the file"
+# Several data streams per job are refused by CommServe, not silently
+# run as one.
+kf_cli load --jobs 1 --streams 2
+kf_assert_eq "$KF_RC" 1 "keyflow load --streams 2 fails"
+cat "$KF_OUT" "$KF_ERR" >"$KF_WORK/streams.txt"
+kf_assert_grep "$KF_WORK/streams.txt" 'every job as one stream' \
+    "and CommServe says why"
 kf_cli_ok load --help
 kf_assert_grep "$KF_OUT" 'keyflow load \[--clients N\]' "--help shows usage"
 assert_no_clientd "refused runs"
