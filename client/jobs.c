@@ -18,6 +18,7 @@
 #include "client.h"
 #include "curve.h"
 #include "log.h"
+#include "trace.h"
 
 /* Report a job that never got a thread, on the session socket. */
 static void
@@ -139,6 +140,11 @@ jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
 		job_free(&j);
 		return;
 	}
+	/* The receiving end of seed backup step 3 / restore step 5. */
+	trace_step(c->trace, j->trace_id, kind == JOB_KIND_BACKUP ? "backup" :
+	    "restore", kind == JOB_KIND_BACKUP ? 3 : 5, NULL, 0,
+	    "Client: opened the DEK sealed with its network password "
+	    "(AES-256-GCM under HKDF(PBKDF2(password)))");
 	if ((slot = jobs_slot(c)) >= 0 && c->npending == 0) {
 		if (jobs_start(j) == -1) {
 			jobs_fail_now(c, id, j->token,
