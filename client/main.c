@@ -46,7 +46,8 @@ usage(int status)
 	    "curve.pub file\n"
 	    "environment: KEYFLOW_CLIENT_NAME, KEYFLOW_PASSWORD_FILE, "
 	    "KEYFLOW_COMMSERVE,\n\t     KEYFLOW_EVENTS, KEYFLOW_CURVE_DIR, "
-	    "KEYFLOW_COMMSERVE_KEY\n");
+	    "KEYFLOW_COMMSERVE_KEY,\n\t     KEYFLOW_CLIENT_WINDOW (backup chunks in "
+	    "flight, 4..64, default 8)\n");
 	exit(status);
 }
 
