@@ -17,6 +17,8 @@
  * finishes it (reading for at most STOP_GRACE_MS more) and answers it.
  * Buffers that held requests or responses are wiped: they can carry keys.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -33,6 +35,8 @@
 #include "util.h"
 
 #define HANDSHAKE_MS	10000	/* for the TLS handshake */
+#define REFUSE_LINGER_MS 500	/* a refused peer's bytes are drained for */
+#define REFUSE_DRAIN_MAX (1024 * 1024)	/* and at most this many */
 #define MESSAGE_MS	30000	/* for the rest of a message, or a response */
 #define STOP_GRACE_MS	2000	/* to finish reading a request on SIGTERM */
 #define POLL_MS		200	/* how often a wait looks at util_stop */
@@ -297,6 +301,37 @@ serve_one(struct kms_conn *c)
 	return ret;
 }
 
+/*
+ * After refusing a handshake: send FIN, not RST.  The client may already
+ * have sent its first request (TLS 1.3 finishes the client's side of the
+ * handshake before the server checks its certificate); closing with that
+ * request unread would make the kernel reset the connection, and a reset
+ * can destroy our alert before the client reads it, leaving it a bare
+ * "connection reset" instead of "unknown ca".  So stop writing, read and
+ * drop what comes for a short while, then close.
+ */
+static void
+drain_refused(int fd)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	int64_t		 deadline = util_mono_ms() + REFUSE_LINGER_MS;
+	int64_t		 left;
+	char		 junk[4096];
+	size_t		 total = 0;
+	ssize_t		 n;
+
+	if (shutdown(fd, SHUT_WR) == -1)
+		return;
+	while ((left = deadline - util_mono_ms()) > 0 &&
+	    total < REFUSE_DRAIN_MAX) {
+		if (poll(&pfd, 1, (int)left) <= 0)
+			return;
+		if ((n = read(fd, junk, sizeof(junk))) <= 0)
+			return;
+		total += (size_t)n;
+	}
+}
+
 void
 conn_serve(struct kms_conn *c)
 {
@@ -309,8 +344,10 @@ conn_serve(struct kms_conn *c)
 		    (unsigned long long)c->id);
 		goto done;
 	}
-	if (handshake(c) == -1)
+	if (handshake(c) == -1) {
+		drain_refused(c->fd);
 		goto done;
+	}
 	while (serve_one(c) == 0)
 		;
 	ERR_clear_error();
