@@ -81,7 +81,7 @@ class Daemon:
 
 
 class Stack:
-    def __init__(self, root, build, work, nclients, say):
+    def __init__(self, root, build, work, nclients, say, curve=True):
         self.root = root            # the source tree
         self.build = build          # the build directory
         self.work = work            # our temporary directory
@@ -91,6 +91,10 @@ class Stack:
         self.daemons = {}           # name -> Daemon
         self.clients = ["c%d" % (i + 1) for i in range(nclients)]
         self.conninfo = None
+        # CURVE on every ZeroMQ link, as ./run does: each program has a key
+        # pair under curve/NAME, and curve/trust holds the public keys
+        # CommServe and the MediaAgent let in.
+        self.curve = os.path.join(work, "curve") if curve else None
         cs, ev, ma, kms = free_ports(4)
         self.cs_ep = "tcp://127.0.0.1:%d" % cs
         self.ev_ep = "tcp://127.0.0.1:%d" % ev
@@ -108,7 +112,8 @@ class Stack:
     def keyflow(self, *args, timeout=10):
         """Run keyflow against our CommServe: (rc, stdout, stderr)."""
         cmd = [self.bin("keyflow"), "--commserve", self.cs_ep,
-               "--timeout", str(timeout)] + list(args)
+               "--timeout", str(timeout)] + self.curve_args("cli") + \
+            list(args)
         try:
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
                                capture_output=True, text=True,
@@ -122,6 +127,29 @@ class Stack:
         if rc != 0:
             raise StackError("keyflow %s: %s%s" % (" ".join(args), out, err))
         return out
+
+    def curve_keys(self, name):
+        """A key pair for NAME, trusted by CommServe and the MediaAgent."""
+        d = os.path.join(self.curve, name)
+        if not os.path.exists(os.path.join(d, "curve.pub")):
+            p = subprocess.run([self.bin("keyflow"), "keygen", d],
+                               stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                raise StackError("keyflow keygen %s: %s" % (d, p.stderr))
+            shutil.copy(os.path.join(d, "curve.pub"),
+                        os.path.join(self.curve, "trust", name + ".pub"))
+        return d
+
+    def curve_args(self, name, serves=False):
+        """The CURVE flags of program NAME (none when CURVE is off)."""
+        if self.curve is None:
+            return []
+        args = ["--curve-dir", self.curve_keys(name)]
+        if serves:
+            return args + ["--curve-trust", os.path.join(self.curve, "trust")]
+        return args + ["--commserve-key",
+                       os.path.join(self.curve, "commserve", "curve.pub")]
 
     def pg(self, *args):
         p = subprocess.run([os.path.join(self.root, "tests", "pg.sh")] +
@@ -243,17 +271,26 @@ class Stack:
             raise StackError("tests/certs.sh: " + p.stderr)
         for sub in ("kms", "cs"):
             os.makedirs(os.path.join(w, sub), mode=0o700, exist_ok=True)
+        if self.curve is not None:
+            os.makedirs(os.path.join(self.curve, "trust"), exist_ok=True)
+            self.curve_keys("commserve")
         os.makedirs(os.path.join(w, "ma"), exist_ok=True)
         self.add("kmsd", "kmsd", [
             "--listen", self.kms_addr, "--ca", certs + "/ca.pem",
             "--cert", certs + "/server.pem", "--key", certs + "/server.key",
-            "--store", w + "/kms", "--events", self.ev_ep, "-v"])
+            "--store", w + "/kms", "--events", self.ev_ep, "-v"] +
+            self.curve_args("kmsd"))
         self.add("commserve", "commserved", [
             "--listen", self.cs_ep, "--events", self.ev_ep,
-            "--db", self.conninfo, "--state-dir", w + "/cs", "-v"])
+            "--db", self.conninfo, "--state-dir", w + "/cs", "-v"] +
+            self.curve_args("commserve", serves=True))
         self.add("ma1", "mediaagentd", [
             "--name", "ma1", "--commserve", self.cs_ep,
-            "--listen", self.ma_ep, "--root", w + "/ma", "-v"])
+            "--listen", self.ma_ep, "--root", w + "/ma", "-v"] +
+            self.curve_args("ma1", serves=True) +
+            (["--commserve-key",
+              os.path.join(self.curve, "commserve", "curve.pub")]
+             if self.curve else []))
         self.spawn("kmsd")
         self.spawn("commserve")
         self.keyflow_ok("kms", "add", "kms1", "--kmip", self.kms_addr,
@@ -269,7 +306,8 @@ class Stack:
             self.keyflow_ok("client", "add", c, "--password-file", pw)
             self.add("client-" + c, "clientd", [
                 "--name", c, "--password-file", pw,
-                "--commserve", self.cs_ep, "-v"])
+                "--commserve", self.cs_ep, "-v"] +
+                self.curve_args("client-" + c))
             self.spawn("client-" + c)
         self.keyflow_ok("pool", "create", "pool-kms", "--mediaagent", "ma1",
                         "--kms", "kms1")
