@@ -73,7 +73,7 @@ kf_log "peak RSS: clientd $((client_hwm / MIB)) MiB (bound" \
     "$((MA_BOUND / MIB)))"
 # AddressSanitizer's shadow memory and quarantine of freed blocks make
 # RSS meaningless: a sanitized build checks the run, not the bounds.
-if ldd "$(kf_bin clientd)" | grep -qE 'lib(a|ub|t)san'; then
+if kf_sanitized; then
 	kf_log "sanitizer build: RSS bounds not checked"
 	CLIENT_BOUND=$((1 << 40))
 	MA_BOUND=$((1 << 40))

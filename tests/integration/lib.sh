@@ -86,6 +86,12 @@ kf_bin() {
 	fi
 }
 
+# kf_sanitized: true when the programs under test are a sanitizer build
+# (ASan links statically with clang, so ldd does not show it: ask CMake).
+kf_sanitized() {
+	grep -q '^KF_SANITIZE:BOOL=ON' "$KF_BIN_DIR/CMakeCache.txt" 2>/dev/null
+}
+
 kf_pg_tool() {
 	local d
 	for d in "$(pg_config --bindir 2>/dev/null || true)" \

@@ -34,8 +34,7 @@ kf_stack pool1
 # in memory would need 1 GiB.
 bound=$(((16 + 16 + 16) * 1024))
 # AddressSanitizer keeps freed memory in quarantine: RSS says nothing there.
-if grep -q '^KF_SANITIZE:BOOL=ON' "$KF_BIN_DIR/CMakeCache.txt" 2>/dev/null
-then
+if kf_sanitized; then
 	kf_log "sanitizer build: peak RSS is not checked, the rest is"
 	bound=$((1 << 40))
 fi
