@@ -6,8 +6,18 @@
  * creation: nothing is allocated while data flows.  A queue may also keep
  * an eventfd readable while it has something for its consumer, so a thread
  * that waits on ZeroMQ sockets with zmq_poll can wait on the queue too.
+ *
+ * A pool's buffers hold plaintext, so they are one anonymous mapping of
+ * their own, kept out of core dumps (MADV_DONTDUMP), and unmapped when the
+ * pool goes: the pages go back to the kernel, which zeroes a page before
+ * any process sees it again.  Wiping them first would gain nothing and
+ * would make the kernel fault in and zero every page a small job never
+ * touched (12 MiB for a 4 KiB backup), the largest cost of a small job.
+ * Memory from malloc could not promise this: glibc may serve a later
+ * large allocation from its heap and hand our plaintext on.
  */
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "crypto.h"
 #include "pipeline.h"
 
 struct pool {
@@ -48,10 +57,8 @@ struct queue {
 static void
 pool_destroy(struct pool *p)
 {
-	if (p->base != NULL) {
-		crypto_wipe(p->base, p->n * p->size);
-		free(p->base);
-	}
+	if (p->base != NULL)
+		(void)munmap(p->base, p->n * p->size);
 	free(p->free);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mtx);
@@ -74,8 +81,12 @@ pool_new(size_t n, size_t size)
 	pthread_cond_init(&p->cv, NULL);
 	p->n = n;
 	p->size = size;
-	if (posix_memalign(&base, PIPE_ALIGN, n * size) != 0)
+	base = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED)
 		base = NULL;
+	else
+		(void)madvise(base, n * size, MADV_DONTDUMP);
 	p->base = base;
 	if (base == NULL ||
 	    (p->free = calloc(n, sizeof(*p->free))) == NULL) {

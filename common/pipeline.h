@@ -13,7 +13,8 @@
  * stop its threads with items in flight.  A pool is freed when its owner
  * has called pool_free and every buffer has come back (whichever happens
  * last), so a buffer still inside ZeroMQ when the job ends is safe to
- * return later.  All buffer memory is wiped before it is freed.
+ * return later.  Buffer memory is its own mapping, kept out of core dumps
+ * and returned to the kernel (which zeroes it) when the pool goes.
  */
 #ifndef KF_PIPELINE_H
 #define KF_PIPELINE_H
