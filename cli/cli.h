@@ -40,6 +40,7 @@ struct cli {
 	const struct cli_command *cmd;	/* running command, for usage errors */
 	const char	*curve_dir;	/* --curve-dir: CURVE keys, or NULL */
 	const char	*commserve_key;	/* --commserve-key: Z85 or file */
+	void		*sock;		/* DEALER kept between requests, or NULL */
 };
 
 enum cli_optkind {
@@ -108,6 +109,8 @@ int	cli_parse_id(struct cli *, const char *what, const char *s,
 int	cli_request_quiet(struct cli *, uint32_t type,
 	    const ProtobufCMessage *body, uint32_t expect,
 	    struct wire_msg *reply, struct cli_error *);
+/* Close the socket kept between requests (before the context goes). */
+void	cli_disconnect(struct cli *);
 int	cli_request(struct cli *, uint32_t type, const ProtobufCMessage *body,
 	    uint32_t expect, struct wire_msg *reply);
 void	cli_report(const struct cli *, const struct cli_error *);

@@ -667,6 +667,7 @@ main(int argc, char **argv)
 		rc = cmd->fn(&c, &a);
 	else
 		rc = CLI_EXIT_FAIL;
+	cli_disconnect(&c);
 	curve_shutdown();
 	zmq_ctx_term(c.zctx);
 done:

@@ -1,8 +1,12 @@
 /*
  * request.c - one request to CommServe and its one reply.
  *
- * Each request uses a fresh DEALER socket (a late reply to an earlier,
- * timed-out request can then never be taken for the answer to this one).
+ * A DEALER socket is kept for the next request only after an exchange that
+ * ended with its reply read; any failure or timeout closes it, so a late
+ * reply to an earlier, timed-out request can never be taken for the
+ * answer to this one.  Keeping it spares CommServe a connection (and a
+ * CURVE handshake) per request when a command polls, like job waits and
+ * keyflow load.
  * This is wire_call() taken apart: we wait for the reply ourselves so that
  * "CommServe did not answer" (our timeout) is never confused with an ERROR
  * reply whose code happens to be ERR_TIMEOUT (CommServe saying one of *its*
@@ -51,7 +55,10 @@ cli_request_quiet(struct cli *c, uint32_t type, const ProtobufCMessage *body,
 
 	memset(reply, 0, sizeof(*reply));
 	memset(e, 0, sizeof(*e));
-	if ((s = wire_socket(c->zctx, ZMQ_DEALER, c->endpoint, 0)) == NULL)
+	s = c->sock;
+	c->sock = NULL;
+	if (s == NULL &&
+	    (s = wire_socket(c->zctx, ZMQ_DEALER, c->endpoint, 0)) == NULL)
 		return set_error(e, CLI_FAIL_LOCAL,
 		    KF__KF_ERR__ERR_UNAVAILABLE, "cannot connect to %s",
 		    c->endpoint);
@@ -101,11 +108,19 @@ cli_request_quiet(struct cli *c, uint32_t type, const ProtobufCMessage *body,
 		e->why = CLI_FAIL_REPLY;
 		goto fail;
 	}
-	zmq_close(s);
+	c->sock = s;
 	return 0;
 fail:
 	zmq_close(s);
 	return -1;
+}
+
+void
+cli_disconnect(struct cli *c)
+{
+	if (c->sock != NULL)
+		zmq_close(c->sock);
+	c->sock = NULL;
 }
 
 /* "keyflow: <message> (<ERR_NAME>)" for a reply; the sentence otherwise. */
