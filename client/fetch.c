@@ -78,6 +78,8 @@ struct fetch {
 	atomic_uint_fast64_t bytes;	/* their plaintext bytes */
 	uint64_t	 busy_us[FETCH_STAGES]; /* time each stage worked */
 	uint64_t	 taken_us;	/* when the writer took its chunk */
+	fetch_open_cb	 on_open;	/* sees each opened chunk, or NULL */
+	void		*on_open_arg;	/* its argument */
 	kf_err_t	 err;		/* the job thread's error, or ERR_NONE */
 	char		 errmsg[CLIENT_ERRMSG - 64]; /* its sentence */
 };
@@ -373,6 +375,7 @@ fetch_opener(void *arg)
 	uint64_t	 t0;
 	int		 bad = 0;
 
+	(void)pthread_setname_np(pthread_self(), "kf-ropener");
 	while (queue_pop(f->openq, &item, -1) == QUEUE_ITEM) {
 		c = item;
 		t0 = now_us();
@@ -382,12 +385,27 @@ fetch_opener(void *arg)
 		    c->last, c->nonce, p, zmq_msg_size(&c->msg), p,
 		    c->tag) == -1)
 			c->bad = bad = 1;
+		else if (f->on_open != NULL)
+			f->on_open(f->on_open_arg, c->index, p,
+			    zmq_msg_size(&c->msg));
 		f->busy_us[1] += now_us() - t0;
 		if (queue_push(f->writeq, c) == -1)
 			break;
 	}
 	queue_close(f->writeq);
 	return NULL;
+}
+
+/*
+ * cb(arg, index, plain, len) runs in the opener thread on every chunk that
+ * passed its tag, in order, before the writer can take it (restore.c hashes
+ * files there).  Set before fetch_start.
+ */
+void
+fetch_on_open(struct fetch *f, fetch_open_cb cb, void *arg)
+{
+	f->on_open = cb;
+	f->on_open_arg = arg;
 }
 
 int

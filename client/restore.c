@@ -12,10 +12,16 @@
  *
  * The data flows through three threads: the job's thread receives chunks
  * (it alone touches the job's sockets, so it also sends the progress
- * reports), the opener decrypts them (fetch.c), and the writer here parses,
- * hashes and writes.  While they run only the writer records job errors;
- * the job thread's own go through fetch_error once the writer has stopped,
- * so every error names the file being restored when it happened.
+ * reports), the opener decrypts them (fetch.c) and hashes each selected
+ * file's data where its catalog entry places it (restore_hash), and the
+ * writer here parses and writes, and compares each file's hash with the
+ * catalog before renaming it into place.  The two see the same plaintext
+ * bytes: the writer renames only a file whose record the parser found at
+ * the catalog's offset, with the catalog's header and size, ending at the
+ * catalog's end, so its data are exactly the bytes the opener hashed.
+ * While they run only the writer records job errors; the job thread's own
+ * go through fetch_error once the writer has stopped, so every error names
+ * the file being restored when it happened.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +35,12 @@
 #include "log.h"
 #include "trace.h"
 #include "util.h"
+
+/* A selected file's SHA-256, from the opener thread to the writer. */
+struct restore_sum {
+	uint8_t		 md[KF_SHA256_LEN]; /* of the file's data in the stream */
+	int		 ready;		/* md is complete */
+};
 
 struct restore {
 	struct job	*job;		/* ids, keys, sockets, errors */
@@ -53,6 +65,10 @@ struct restore {
 	int64_t		 data_ms;	/* and how long it took */
 	uint64_t	 files_total;	/* records selected */
 	uint64_t	 bytes_total;	/* file bytes selected */
+	struct restore_sum *sums;	/* per selected record (opener) */
+	size_t		 hcur;		/* selected record being hashed */
+	struct sha256_ctx *hsha;	/* its hash so far, or NULL */
+	int		 hfail;		/* hashing failed: no more sums */
 };
 
 static const char *
@@ -108,9 +124,16 @@ restore_on_record_end(void *arg, const struct stream_entry *e)
 	const struct restore_entry	*c = r->sel[r->cur];
 	int				 rc;
 
-	if (c->type == STREAM_REGULAR)
-		rc = rw_file_end(r->rw);
-	else if (c->type == STREAM_SYMLINK)
+	if (c->type == STREAM_REGULAR) {
+		if (stream_parser_offset(r->parser) != c->end) {
+			job_fail(r->job, KF__KF_ERR__ERR_INTEGRITY, "the "
+			    "record of %s does not end where its catalog "
+			    "entry says", c->path);
+			return 1;
+		}
+		rc = rw_file_end(r->rw, r->sums[r->cur].ready ?
+		    r->sums[r->cur].md : NULL);
+	} else if (c->type == STREAM_SYMLINK)
 		rc = rw_symlink(r->rw, c);
 	else
 		rc = rw_dir(r->rw, c);
@@ -136,6 +159,54 @@ restore_on_end(void *arg, uint64_t off)
 	}
 	r->saw_end = 1;
 	return 0;
+}
+
+/*
+ * The opener thread's part (fetch_on_open): hash the data of the selected
+ * regular files that chunk idx holds, [end - size, end) of each record,
+ * and publish each complete hash in sums[] before the chunk goes on to the
+ * writer.  Chunks come in order, and a file's chunks are all fetched.
+ */
+static void
+restore_hash(void *arg, uint64_t idx, const uint8_t *p, size_t len)
+{
+	struct restore			*r = arg;
+	const struct restore_entry	*e;
+	uint64_t			 cbase, cend, ds, lo, hi;
+
+	cbase = idx * r->order->chunk_size;
+	cend = cbase + len;
+	while (!r->hfail && r->hcur < r->nsel) {
+		e = r->sel[r->hcur];
+		if (e->type == STREAM_END)
+			break;
+		if (e->type != STREAM_REGULAR) {
+			r->hcur++;
+			continue;
+		}
+		ds = e->end - e->size;
+		if (e->size > 0 && ds >= cend)
+			break;		/* in a later chunk */
+		if (r->hsha == NULL && (r->hsha = sha256_new()) == NULL)
+			goto fail;
+		lo = ds > cbase ? ds : cbase;
+		hi = e->end < cend ? e->end : cend;
+		if (lo < hi && sha256_update(r->hsha, p + (lo - cbase),
+		    (size_t)(hi - lo)) == -1)
+			goto fail;
+		if (e->end > cend)
+			break;		/* continues in the next chunk */
+		if (sha256_final(r->hsha, r->sums[r->hcur].md) == -1)
+			goto fail;
+		sha256_free(&r->hsha);
+		r->sums[r->hcur].ready = 1;
+		r->hcur++;
+	}
+	return;
+fail:
+	/* The writer finds no hash for this file and fails the job. */
+	sha256_free(&r->hsha);
+	r->hfail = 1;
 }
 
 /* Strip leading and trailing '/' from a requested path into buf. */
@@ -169,7 +240,8 @@ restore_select(struct restore *r)
 	int			 rc = -1, all = o->n_paths == 0;
 
 	if ((mark = calloc(r->ncat + 1, 1)) == NULL ||
-	    (r->sel = calloc(r->ncat + 1, sizeof(*r->sel))) == NULL) {
+	    (r->sel = calloc(r->ncat + 1, sizeof(*r->sel))) == NULL ||
+	    (r->sums = calloc(r->ncat + 1, sizeof(*r->sums))) == NULL) {
 		job_fail(r->job, KF__KF_ERR__ERR_INTERNAL, "out of memory");
 		goto fail;
 	}
@@ -326,6 +398,7 @@ restore_writer(void *arg)
 	void		*c;
 	int		 rc;
 
+	(void)pthread_setname_np(pthread_self(), "kf-rwriter");
 	while ((rc = fetch_take(r->fetch, &c, &idx, &plain, &len)) == 1) {
 		rc = restore_chunk(r, idx, plain, len);
 		fetch_give(r->fetch, c);
@@ -442,6 +515,7 @@ restore_prepare(struct restore *r)
 	    r->nranges)) == NULL ||
 	    (r->parser = stream_parser_new(&cb, r, 0)) == NULL)
 		return job_fail(j, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+	fetch_on_open(r->fetch, restore_hash, r);
 	return 0;
 }
 
@@ -453,7 +527,7 @@ restore_stats(const struct restore *r)
 
 	fetch_busy(r->fetch, us);
 	log_info("job %llu: data in %lld ms (then %lld ms to sync); busy: "
-	    "receive %llu ms, decrypt %llu ms, hash and write %llu ms",
+	    "receive %llu ms, decrypt and hash %llu ms, write %llu ms",
 	    (unsigned long long)r->job->id, (long long)r->data_ms,
 	    (long long)(util_mono_ms() - r->started_ms - r->data_ms),
 	    (unsigned long long)us[0] / 1000, (unsigned long long)us[1] / 1000,
@@ -522,6 +596,8 @@ fail:
 	rw_free(&r->rw);
 	free(r->ranges);
 	free(r->sel);
+	free(r->sums);
+	sha256_free(&r->hsha);
 	catalog_free(&r->cat, r->ncat);
 	free(r);
 	return rc;

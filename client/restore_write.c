@@ -6,17 +6,25 @@
  * O_DIRECTORY|O_NOFOLLOW from the destination directory (created when
  * missing), so a restored symlink "a -> /etc" cannot make "a/x" land in
  * /etc.  A regular file is written to a temporary name in its directory
- * (".<name>.kf-XXXXXX", O_CREAT|O_EXCL, 0600), hashed while written and
- * compared with the catalog's SHA-256, given its mode and mtime, and only
- * then renamed into place, with RENAME_NOREPLACE unless overwriting was
- * asked for.  Writeback of a large file starts while it is written
- * (sync_file_range), so the final syncfs does not wait for all of it.
- * Symlinks go through a temporary name too.  Directories get
- * their mode and mtime at the very end, deepest first, so writing their
- * children does not disturb them.  A failure leaves no temporary file.
+ * (".<name>.kf-XXXXXX", O_CREAT|O_EXCL, 0600); its SHA-256, computed from
+ * the same plaintext by the restore's opener thread (restore.c) while this
+ * thread writes, is compared with the catalog's, the file gets its mode
+ * and mtime, and only then is it renamed into place, with RENAME_NOREPLACE
+ * unless overwriting was asked for.  Symlinks go through a temporary name
+ * too.  Directories get their mode and mtime at the very end, deepest
+ * first, so writing their children does not disturb them.  A failure
+ * leaves no temporary file.
  *
- * With no destination (keyflow verify --decrypt) the writer only hashes:
- * every file's SHA-256 is still checked and nothing is written anywhere.
+ * Durability: writeback of a large file starts while it is written
+ * (sync_file_range), and a flusher thread runs syncfs on the destination's
+ * filesystem every RW_KICK_BYTES written (on its own descriptor, so it
+ * cannot consume a writeback error the final syncfs must see): the disk
+ * works while the restore goes on.  The final syncfs, after the last
+ * rename and directory time, covers everything; the job is reported done
+ * only once it has returned without error (and no background one failed).
+ *
+ * With no destination (keyflow verify --decrypt) the writer only checks:
+ * every file's SHA-256 is still compared and nothing is written anywhere.
  */
 #include <sys/stat.h>
 
@@ -35,6 +43,21 @@
 #define RW_TMP_TRIES	64	/* temporary names tried */
 #define RW_FLUSH_BYTES	(8 * 1024 * 1024) /* start writeback this often */
 #define RW_TMP_STEM	(NAME_MAX - 12)	/* bytes of the name in a temp name */
+#ifndef RW_KICK_BYTES
+#define RW_KICK_BYTES	(64 * 1024 * 1024) /* background syncfs this often */
+#endif
+
+/* The thread that syncs the destination's filesystem in the background. */
+struct rflusher {
+	pthread_t	 thread;	/* the flusher */
+	pthread_mutex_t	 mu;		/* guards want, stop, err, syncs */
+	pthread_cond_t	 cv;		/* want or stop was set */
+	int		 fd;		/* its own descriptor of the destination */
+	int		 want;		/* a syncfs is asked for */
+	int		 stop;		/* finish and exit */
+	int		 err;		/* errno of a failed syncfs, or 0 */
+	unsigned	 syncs;		/* syncfs calls made */
+};
 
 struct rwriter {
 	struct job	*job;		/* errors */
@@ -52,11 +75,104 @@ struct rwriter {
 	const char	*leaf;		/* its final name in tmpdir */
 	uint64_t	 written;	/* bytes written to it */
 	uint64_t	 flushed;	/* of which writeback was started */
-	struct sha256_ctx *sha;		/* hash of what was written */
+	uint64_t	 unkicked;	/* bytes written since the last kick */
+	struct rflusher	*fl;		/* background syncfs, or NULL */
 	const struct restore_entry **dirs; /* directories restored */
 	size_t		 ndirs;		/* in stream order */
 	size_t		 capdirs;	/* allocated */
 };
+
+static void *
+rw_flusher(void *arg)
+{
+	struct rflusher	*fl = arg;
+	int		 err;
+
+	(void)pthread_setname_np(pthread_self(), "kf-rflusher");
+	pthread_mutex_lock(&fl->mu);
+	for (;;) {
+		while (!fl->want && !fl->stop)
+			pthread_cond_wait(&fl->cv, &fl->mu);
+		if (fl->stop)
+			break;
+		fl->want = 0;
+		pthread_mutex_unlock(&fl->mu);
+		err = syncfs(fl->fd) == -1 ? errno : 0;
+		pthread_mutex_lock(&fl->mu);
+		fl->syncs++;
+		if (err != 0 && fl->err == 0)
+			fl->err = err;
+	}
+	pthread_mutex_unlock(&fl->mu);
+	return NULL;
+}
+
+/* Ask the flusher for a syncfs (one pending request at most). */
+static void
+rw_kick(struct rwriter *rw)
+{
+	rw->unkicked = 0;
+	if (rw->fl == NULL)
+		return;
+	pthread_mutex_lock(&rw->fl->mu);
+	rw->fl->want = 1;
+	pthread_cond_signal(&rw->fl->cv);
+	pthread_mutex_unlock(&rw->fl->mu);
+}
+
+/*
+ * Stop the flusher and free it: the errno of a syncfs of its that failed,
+ * else 0; *syncs is how many it made.
+ */
+static int
+rw_flusher_stop(struct rwriter *rw, unsigned *syncs)
+{
+	struct rflusher	*fl = rw->fl;
+	int		 err;
+
+	*syncs = 0;
+	if (fl == NULL)
+		return 0;
+	pthread_mutex_lock(&fl->mu);
+	fl->stop = 1;
+	pthread_cond_signal(&fl->cv);
+	pthread_mutex_unlock(&fl->mu);
+	pthread_join(fl->thread, NULL);
+	err = fl->err;
+	*syncs = fl->syncs;
+	pthread_cond_destroy(&fl->cv);
+	pthread_mutex_destroy(&fl->mu);
+	close(fl->fd);
+	free(fl);
+	rw->fl = NULL;
+	return err;
+}
+
+/* Start the flusher; without one, only the final syncfs runs. */
+static void
+rw_flusher_start(struct rwriter *rw)
+{
+	struct rflusher	*fl;
+
+	if ((fl = calloc(1, sizeof(*fl))) == NULL)
+		return;
+	/* A new open file: its own errseq cursor for syncfs errors. */
+	fl->fd = openat(rw->destfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fl->fd == -1) {
+		free(fl);
+		return;
+	}
+	pthread_mutex_init(&fl->mu, NULL);
+	pthread_cond_init(&fl->cv, NULL);
+	if (pthread_create(&fl->thread, NULL, rw_flusher, fl) != 0) {
+		pthread_cond_destroy(&fl->cv);
+		pthread_mutex_destroy(&fl->mu);
+		close(fl->fd);
+		free(fl);
+		return;
+	}
+	rw->fl = fl;
+}
 
 struct rwriter *
 rw_new(struct job *j, const char *dest, int overwrite)
@@ -80,6 +196,7 @@ rw_new(struct job *j, const char *dest, int overwrite)
 		free(rw);
 		return NULL;
 	}
+	rw_flusher_start(rw);
 	return rw;
 }
 
@@ -97,7 +214,6 @@ rw_discard(struct rwriter *rw)
 		close(rw->tmpdir);
 		rw->tmpdir = -1;
 	}
-	sha256_free(&rw->sha);
 	rw->cur = NULL;
 }
 
@@ -105,9 +221,11 @@ void
 rw_free(struct rwriter **rwp)
 {
 	struct rwriter	*rw;
+	unsigned	 syncs;
 
 	if (rwp == NULL || (rw = *rwp) == NULL)
 		return;
+	(void)rw_flusher_stop(rw, &syncs);
 	rw_discard(rw);
 	if (rw->pfd != -1)
 		close(rw->pfd);
@@ -318,11 +436,6 @@ rw_file_begin(struct rwriter *rw, const struct restore_entry *e)
 	if (!rw->verify_only && rw_create_tmp(rw, e) == -1)
 		return -1;
 	rw->written = rw->flushed = 0;
-	if ((rw->sha = sha256_new()) == NULL) {
-		rw_discard(rw);
-		return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL,
-		    "out of memory");
-	}
 	rw->cur = e;
 	return 0;
 }
@@ -349,32 +462,33 @@ rw_file_write(struct rwriter *rw, const uint8_t *buf, size_t len)
 		    (off_t)(rw->written - rw->flushed), SYNC_FILE_RANGE_WRITE);
 		rw->flushed = rw->written;
 	}
-	if (sha256_update(rw->sha, buf, len) == -1) {
-		rw_discard(rw);
-		return job_fail(rw->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 "
-		    "failed");
-	}
+	if (!rw->verify_only && (rw->unkicked += len) >= RW_KICK_BYTES)
+		rw_kick(rw);
 	return 0;
 }
 
-/* Check the hash, set mode and mtime, rename into place. */
+/*
+ * md is the SHA-256 of the bytes written (NULL: it could not be computed).
+ * Check the length and the hash, set mode and mtime, rename into place.
+ */
 int
-rw_file_end(struct rwriter *rw)
+rw_file_end(struct rwriter *rw, const uint8_t *md)
 {
 	const struct restore_entry	*e = rw->cur;
 	struct timespec			 ts[2];
-	uint8_t				 md[KF_SHA256_LEN];
 	int				 fd;
 
 	if (e == NULL)
 		return job_fail(rw->job, KF__KF_ERR__ERR_INTERNAL, "end of a "
 		    "file that was not begun");
-	if (sha256_final(rw->sha, md) == -1) {
+	if (md == NULL || rw->written != e->size) {
 		rw_discard(rw);
-		return job_fail(rw->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 "
-		    "failed");
+		return job_fail(rw->job, KF__KF_ERR__ERR_CRYPTO, "file %s: "
+		    "SHA-256 failed (%llu of %llu bytes)", e->path,
+		    (unsigned long long)rw->written,
+		    (unsigned long long)e->size);
 	}
-	if (crypto_memeq(md, e->sha256, sizeof(md)) != 0) {
+	if (crypto_memeq(md, e->sha256, KF_SHA256_LEN) != 0) {
 		job_fail(rw->job, KF__KF_ERR__ERR_INTEGRITY, "file %s: SHA-256 "
 		    "mismatch", e->path);
 		rw_discard(rw);
@@ -402,7 +516,6 @@ rw_file_end(struct rwriter *rw)
 		rw_discard(rw);
 		return -1;
 	}
-	sha256_free(&rw->sha);
 	rw->cur = NULL;
 	return 0;
 }
@@ -478,7 +591,8 @@ rw_finish(struct rwriter *rw)
 	struct timespec			 ts[2];
 	const char			*leaf;
 	size_t				 i;
-	int				 dirfd, fd;
+	unsigned			 syncs;
+	int				 dirfd, fd, err;
 
 	if (rw->verify_only)
 		return 0;
@@ -498,7 +612,14 @@ rw_finish(struct rwriter *rw)
 		}
 		close(fd);
 	}
+	/* Every write and rename is done: the last syncfs covers them all. */
+	if ((err = rw_flusher_stop(rw, &syncs)) != 0) {
+		errno = err;
+		return rw_io_fail(rw, "cannot sync", "");
+	}
 	if (syncfs(rw->destfd) == -1)
 		return rw_io_fail(rw, "cannot sync", "");
+	log_info("restore to %s: synced its filesystem (and %u times while "
+	    "writing)", rw->dest, syncs);
 	return 0;
 }
