@@ -8,7 +8,10 @@
  * it with `tail -n 1`; with --json the output is the final JobInfo object.
  * The exit status is 0 only when the job completed.
  */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chunk.h"
@@ -226,7 +229,10 @@ cmd_backup(struct cli *c, const struct cli_args *a)
 	Kf__BackupStart	 req = KF__BACKUP_START__INIT;
 	struct wire_msg	 m;
 	const char	*cs = cli_opt(a, "chunk-size");
+	const char	*ns = cli_opt(a, "streams");
 	uint64_t	 chunk;
+	unsigned long	 streams;
+	char		*end;
 	int		 i;
 
 	if (a->pos[0][0] == '\0' || a->pos[1][0] == '\0')
@@ -241,6 +247,17 @@ cmd_backup(struct cli *c, const struct cli_args *a)
 			    "a size from 4K to 16M (like 1M or 262144)", cs);
 		req.has_chunk_size = 1;
 		req.chunk_size = (uint32_t)chunk;
+	}
+	if (ns != NULL) {
+		/* The range (1..16) is CommServe's to check and explain. */
+		errno = 0;
+		streams = strtoul(ns, &end, 10);
+		if (ns[0] < '0' || ns[0] > '9' || *end != '\0' ||
+		    errno != 0 || streams > UINT32_MAX)
+			return cli_usage_error(c, "--streams '%s' must be a "
+			    "number of data streams, 1 to 16", ns);
+		req.has_streams = 1;
+		req.streams = (uint32_t)streams;
 	}
 	req.client = a->pos[0];
 	req.pool = a->pos[1];

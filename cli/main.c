@@ -48,6 +48,7 @@ static const struct cli_optdef kms_add_opts[] = {
 };
 static const struct cli_optdef backup_opts[] = {
 	{ "chunk-size", CLI_VALUE, 0 },
+	{ "streams", CLI_VALUE, 0 },
 	{ "no-wait", CLI_FLAG, 0 },
 	{ NULL, CLI_FLAG, 0 }
 };
@@ -116,9 +117,12 @@ static const struct cli_command commands[] = {
 	  "kms list", NULL,
 	  "List key management servers (built-in and KMIP)." },
 	{ "backup", NULL, cmd_backup, 3, -1, backup_opts,
-	  "backup CLIENT POOL PATH... [--chunk-size SIZE] [--no-wait]", NULL,
+	  "backup CLIENT POOL PATH... [--chunk-size SIZE] [--streams N] "
+	  "[--no-wait]", NULL,
 	  "Back up absolute PATHs on CLIENT into POOL and follow the job (SIZE "
-	  "4K..16M, default 1M); the last stdout line is the job id." },
+	  "4K..16M, default 1M;\n      N data streams, that is connections to "
+	  "the MediaAgent, 1..16, default 1);\n      the last stdout line is "
+	  "the job id." },
 	{ "restore", NULL, cmd_restore, 1, 1, restore_opts,
 	  "restore JOB --to DIR [--client NAME] [--path P]... [--overwrite] "
 	  "[--no-wait]", NULL,
@@ -157,7 +161,7 @@ static const struct cli_command commands[] = {
 	  "(default 1) M times per client (clients at once,\n      each "
 	  "client's jobs in turn) into storage pool NAME (default \"load\", "
 	  "made\n      on the first MediaAgent if missing), with S data "
-	  "streams (1 today); with --restore\n      restore each backup and compare it "
+	  "streams (default 1); with --restore\n      restore each backup and compare it "
 	  "byte for byte.  --duration T (90, 90s,\n      15m, 2h) stops "
 	  "starting jobs after T.  Shows progress on stderr, then\n      "
 	  "reports throughput, job latency p50/p95/p99, seed step times (from "

@@ -5,7 +5,8 @@
  * Then each entry becomes a stream record (stream.h): a header, then for a
  * regular file its bytes, hashed with SHA-256 while they are read.  The
  * stream goes through backup_send.c, which seals and sends its chunks to
- * the MediaAgent.  Reading, framing and hashing run in a reader thread of
+ * the MediaAgent, on the order's number of data streams (connections),
+ * 1 by default.  Reading, framing and hashing run in a reader thread of
  * their own (with prefetch.c warming the cache ahead of it), so the disk,
  * SHA-256, sealing and the network overlap.  The reader never touches the
  * job (its sockets, its error): it keeps its error in struct backup and
@@ -47,6 +48,8 @@ struct backup {
 	const Kf__BackupOrder *order;	/* what CommServe asked for */
 	struct walk_list list;		/* entries in stream order */
 	struct sender	*snd;		/* chunking, sealing, sending */
+	void		*ma[CLIENT_STREAMS_MAX]; /* data streams; [0] is job->ma */
+	unsigned	 streams;	/* connections in ma */
 	struct stream_entry *se;	/* header being encoded */
 	uint8_t		*hdr;		/* STREAM_HDR_MAX bytes */
 	_Atomic uint64_t records;	/* records streamed */
@@ -417,8 +420,13 @@ fail:
 	return rc;
 }
 
+/*
+ * Open data stream k of the job: a DEALER of its own to the MediaAgent,
+ * then STREAM_OPEN with the job's token (and, with several streams, which
+ * one it is, how many there are and each one's window).
+ */
 static int
-backup_open_stream(struct backup *b)
+backup_open_stream(struct backup *b, unsigned k)
 {
 	Kf__StreamOpen	 so = KF__STREAM_OPEN__INIT;
 	struct job	*j = b->job;
@@ -426,21 +434,46 @@ backup_open_stream(struct backup *b)
 	char		 what[128];
 	int		 rc;
 
-	j->ma = wire_socket(j->client->zctx, ZMQ_DEALER,
+	b->ma[k] = wire_socket(j->client->zctx, ZMQ_DEALER,
 	    b->order->mediaagent_endpoint, 0);
-	if (j->ma == NULL)
+	if (k == 0)
+		j->ma = b->ma[0];	/* closed with the job */
+	if (b->ma[k] == NULL)
 		return job_fail(j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot "
 		    "connect to MediaAgent %s", b->order->mediaagent_endpoint);
 	so.job = j->id;
 	so.token.data = j->token;
 	so.token.len = KF_TOKEN_LEN;
 	so.client = (char *)j->client->conf->name;
-	snprintf(what, sizeof(what), "MediaAgent %s (STREAM_OPEN)",
-	    b->order->mediaagent_endpoint);
-	rc = job_call(j, j->ma, KF__MSG_TYPE__STREAM_OPEN, &so.base,
+	if (b->streams > 1) {
+		so.has_stream = so.has_streams = so.has_window = 1;
+		so.stream = k;
+		so.streams = b->streams;
+		so.window = sender_window();
+	}
+	snprintf(what, sizeof(what), "MediaAgent %s (STREAM_OPEN, data stream "
+	    "%u of %u)", b->order->mediaagent_endpoint, k + 1, b->streams);
+	rc = job_call(j, b->ma[k], KF__MSG_TYPE__STREAM_OPEN, &so.base,
 	    KF__MSG_TYPE__OK, CLIENT_MA_TIMEOUT_MS, &m, what);
 	job_msg_clear(&m);
 	return rc;
+}
+
+/* The order's data streams, each opened on a connection of its own. */
+static int
+backup_open_streams(struct backup *b)
+{
+	unsigned	k;
+
+	b->streams = b->order->has_streams ? b->order->streams : 1;
+	if (b->streams < 1 || b->streams > CLIENT_STREAMS_MAX)
+		return job_fail(b->job, KF__KF_ERR__ERR_INVALID, "the order "
+		    "asks for %u data streams; a job has 1 to %d",
+		    b->order->streams, CLIENT_STREAMS_MAX);
+	for (k = 0; k < b->streams; k++)
+		if (backup_open_stream(b, k) == -1)
+			return -1;
+	return 0;
 }
 
 static int
@@ -465,8 +498,10 @@ backup_finish(struct backup *b)
 	    (unsigned long long)sbytes);
 	trace_step(j->client->trace, j->trace_id, "backup", 5,
 	    b->order->mediaagent_endpoint, sbytes, "sent %llu chunks (%llu "
-	    "bytes) to MediaAgent %s", (unsigned long long)chunks,
-	    (unsigned long long)sbytes, b->order->mediaagent_endpoint);
+	    "bytes) to MediaAgent %s over %u data stream%s",
+	    (unsigned long long)chunks, (unsigned long long)sbytes,
+	    b->order->mediaagent_endpoint, b->streams,
+	    b->streams == 1 ? "" : "s");
 	job_progress(j, atomic_load(&b->records), atomic_load(&b->bytes),
 	    b->list.n, b->list.bytes, 1);
 	if (backup_catalog(b) == -1)
@@ -494,6 +529,7 @@ int
 backup_run(struct job *j)
 {
 	struct backup	*b;
+	unsigned	 k;
 	int		 rc = -1;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
@@ -513,10 +549,10 @@ backup_run(struct job *j)
 	    "MediaAgent %s", (unsigned long long)j->id, b->list.n,
 	    (unsigned long long)b->list.bytes, b->order->mediaagent_endpoint);
 	job_progress(j, 0, 0, b->list.n, b->list.bytes, 1);
-	if (backup_open_stream(b) == -1)
+	if (backup_open_streams(b) == -1)
 		goto fail;
-	if ((b->snd = sender_new(j, j->ma, b->order->mediaagent_endpoint,
-	    b->order->chunk_size)) == NULL) {
+	if ((b->snd = sender_new(j, b->ma, b->streams,
+	    b->order->mediaagent_endpoint, b->order->chunk_size)) == NULL) {
 		job_fail(j, KF__KF_ERR__ERR_INTERNAL, "out of memory for a "
 		    "%u-byte chunk", b->order->chunk_size);
 		goto fail;
@@ -528,6 +564,10 @@ fail:
 	if (b != NULL) {
 		/* After the reader: it writes into the sender's slots. */
 		sender_free(&b->snd);
+		/* ma[0] is the job's, closed with it. */
+		for (k = 1; k < CLIENT_STREAMS_MAX; k++)
+			if (b->ma[k] != NULL)
+				zmq_close(b->ma[k]);
 		walk_list_clear(&b->list);
 		free(b->se);
 		free(b->hdr);

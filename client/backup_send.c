@@ -21,6 +21,16 @@
  * and any ERROR it sends fails the job with its code and sentence.  The
  * stream digest is SHA-256 over the chunk tags in index order, which
  * STREAM_CLOSE and JOB_DONE both carry.
+ *
+ * Several data streams (the order's streams, 1..CLIENT_STREAMS_MAX): the
+ * job has that many DEALERs to the MediaAgent and chunk i goes on
+ * connection i % n, each connection with a window of its own (the pool
+ * grows to n windows).  Chunks are still sealed by one thread and sent in
+ * index order; the MediaAgent writes them in order, holding early ones in
+ * a reorder buffer of n windows.  Acknowledgements are per connection,
+ * cumulative over its own chunks; an ERROR on any connection fails the
+ * job.  STREAM_CLOSE goes on connection 0 once every connection's chunks
+ * are acknowledged.
  */
 #include <errno.h>
 #include <poll.h>
@@ -56,12 +66,22 @@ struct slot {
 #define slot_data(sl)	((uint8_t *)(sl) + SLOT_DATA)
 _Static_assert(sizeof(struct slot) <= SLOT_DATA, "SLOT_DATA too small");
 
+/* One connection to the MediaAgent (job thread only). */
+struct conn {
+	void		*ma;		/* DEALER to the MediaAgent */
+	void		*mon;		/* PAIR: ma's disconnections, or NULL */
+	uint64_t	 sent;		/* chunks sent on it */
+	uint64_t	 acked;		/* of those, written by the MediaAgent */
+	int64_t		 ack_ms;	/* last ack, or when the window filled */
+};
+
 struct sender {
 	struct job	*job;		/* DEK, id, errors (job thread only) */
-	void		*ma;		/* DEALER to the MediaAgent */
+	struct conn	 conn[CLIENT_STREAMS_MAX]; /* chunk i on conn[i % n] */
+	unsigned	 nconn;		/* connections (data streams) */
 	uint32_t	 cap;		/* chunk size */
-	unsigned	 window;	/* chunks unacknowledged at most */
-	struct pool	*pool;		/* window + SENDER_SPARE slots */
+	unsigned	 window;	/* chunks unacknowledged per connection */
+	struct pool	*pool;		/* nconn windows + SENDER_SPARE slots */
 	struct queue	*sealq;		/* reader -> sealer, plaintext */
 	struct queue	*sendq;		/* sealer -> job thread, sealed */
 	pthread_t	 sealer;	/* the sealing thread */
@@ -75,15 +95,15 @@ struct sender {
 	kf_err_t	 serr;		/* ERR_NONE while fine */
 	char		 serrmsg[CLIENT_ERRMSG]; /* its sentence */
 	/* The job thread's side. */
-	uint64_t	 sent;		/* chunks sent */
-	uint64_t	 acked;		/* chunks the MediaAgent has written */
-	int64_t		 ack_ms;	/* last ack, or when the window filled */
+	uint64_t	 sent;		/* chunks sent, on all connections */
 	uint64_t	 seal_us;	/* sealer: time spent sealing */
 	uint64_t	 credit_us;	/* job thread: waiting, window full */
 	uint64_t	 idle_us;	/* job thread: waiting for a sealed chunk */
 	struct sha256_ctx *digest;	/* over the tags, in index order */
 	char		 what[96];	/* "MediaAgent <endpoint>" */
 };
+
+static int	sender_monitor(struct sender *, unsigned);
 
 /* Monotonic microseconds, for the stage timings. */
 uint64_t
@@ -96,7 +116,7 @@ sender_now_us(void)
 }
 
 /* The window from KEYFLOW_CLIENT_WINDOW, or the default. */
-static unsigned
+unsigned
 sender_window(void)
 {
 	const char	*v = getenv("KEYFLOW_CLIENT_WINDOW");
@@ -176,33 +196,73 @@ sender_sealer(void *arg)
 }
 
 struct sender *
-sender_new(struct job *j, void *ma, const char *endpoint, uint32_t cap)
+sender_new(struct job *j, void *const *ma, unsigned n, const char *endpoint,
+    uint32_t cap)
 {
 	struct sender	*s;
+	unsigned	 k;
 
+	if (n < 1 || n > CLIENT_STREAMS_MAX)
+		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	pthread_mutex_init(&s->mtx, NULL);
 	s->job = j;
-	s->ma = ma;
+	s->nconn = n;
+	for (k = 0; k < n; k++) {
+		s->conn[k].ma = ma[k];
+		/* One stream: CommServe's view of a dead MediaAgent rules. */
+		if (n > 1 && sender_monitor(s, k) == -1)
+			goto fail;
+	}
 	s->cap = cap;
 	s->window = sender_window();
 	snprintf(s->what, sizeof(s->what), "MediaAgent %s", endpoint);
-	if ((s->pool = pool_new(s->window + SENDER_SPARE,
+	if ((s->pool = pool_new((size_t)n * s->window + SENDER_SPARE,
 	    SLOT_DATA + (size_t)cap)) == NULL ||
 	    (s->sealq = queue_new(SENDER_SPARE, 0)) == NULL ||
-	    (s->sendq = queue_new(s->window + SENDER_SPARE, 1)) == NULL ||
+	    (s->sendq = queue_new((size_t)n * s->window + SENDER_SPARE,
+	    1)) == NULL ||
 	    (s->digest = sha256_new()) == NULL)
 		goto fail;
 	if (pthread_create(&s->sealer, NULL, sender_sealer, s) != 0)
 		goto fail;
 	s->sealer_on = 1;
-	log_debug("job %llu: window %u chunks of %u bytes",
-	    (unsigned long long)j->id, s->window, cap);
+	log_debug("job %llu: %u data streams, each with a window of %u "
+	    "chunks of %u bytes", (unsigned long long)j->id, n, s->window,
+	    cap);
 	return s;
 fail:
 	sender_free(&s);
 	return NULL;
+}
+
+/*
+ * Watch connection k of several for a disconnection: the chunks in
+ * flight on it are lost and a reconnected one cannot resume the stream
+ * (the MediaAgent knows streams by connection), so the job fails at once
+ * rather than when the window runs dry and the ack timeout strikes.  With
+ * one stream nothing changes: a dead MediaAgent is CommServe's to report.
+ */
+static int
+sender_monitor(struct sender *s, unsigned k)
+{
+	struct conn	*c = &s->conn[k];
+	char		 ep[64];
+
+	snprintf(ep, sizeof(ep), "inproc://kf-stream-%p", c->ma);
+	if (zmq_socket_monitor(c->ma, ep, ZMQ_EVENT_DISCONNECTED) == -1 ||
+	    (c->mon = zmq_socket(s->job->client->zctx, ZMQ_PAIR)) == NULL) {
+		log_warnx("job %llu: cannot watch data stream %u: %s",
+		    (unsigned long long)s->job->id, k, zmq_strerror(errno));
+		return -1;
+	}
+	if (zmq_connect(c->mon, ep) == -1) {
+		log_warnx("job %llu: cannot watch data stream %u: %s",
+		    (unsigned long long)s->job->id, k, zmq_strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* Stop every thread of the pipeline; safe from any thread, repeatedly. */
@@ -219,9 +279,15 @@ sender_free(struct sender **sp)
 {
 	struct sender	*s;
 	void		*item;
+	unsigned	 k;
 
 	if (sp == NULL || (s = *sp) == NULL)
 		return;
+	for (k = 0; k < s->nconn; k++)
+		if (s->conn[k].mon != NULL) {
+			zmq_socket_monitor(s->conn[k].ma, NULL, 0);
+			zmq_close(s->conn[k].mon);
+		}
 	if (s->sealer_on) {
 		sender_abort(s);
 		pthread_join(s->sealer, NULL);
@@ -340,50 +406,107 @@ sender_end(struct sender *s)
  * The job thread's side: acknowledgements, sending, the end.
  */
 
-/* Wait up to timeout_ms for one CHUNK_ACK and account for it. */
+/* Wait up to timeout_ms for one CHUNK_ACK on connection k. */
 static int
-sender_ack(struct sender *s, int timeout_ms)
+sender_ack(struct sender *s, unsigned k, int timeout_ms)
 {
+	struct conn		*c = &s->conn[k];
 	const Kf__ChunkAck	*a;
 	struct wire_msg		 m;
+	uint64_t		 nth;
 	int			 rc = -1;
 
-	if (job_await(s->job, s->ma, KF__MSG_TYPE__CHUNK_ACK, timeout_ms, &m,
+	if (job_await(s->job, c->ma, KF__MSG_TYPE__CHUNK_ACK, timeout_ms, &m,
 	    s->what) == -1)
 		goto fail;
 	a = (const Kf__ChunkAck *)m.body;
-	if (a->job != s->job->id || a->index >= s->sent) {
+	/* Connection k carries chunks k, k + n, k + 2n...: nth is its. */
+	nth = a->index / s->nconn;
+	if (a->job != s->job->id || a->index % s->nconn != k ||
+	    nth >= c->sent) {
 		job_fail(s->job, KF__KF_ERR__ERR_MALFORMED, "%s acknowledged "
-		    "chunk %llu of job %llu, which was not sent", s->what,
-		    (unsigned long long)a->index, (unsigned long long)a->job);
+		    "chunk %llu of job %llu on data stream %u, which did not "
+		    "send it", s->what, (unsigned long long)a->index,
+		    (unsigned long long)a->job, k);
 		goto fail;
 	}
-	if (a->index + 1 > s->acked)
-		s->acked = a->index + 1;
-	s->ack_ms = util_mono_ms();
+	if (nth + 1 > c->acked)
+		c->acked = nth + 1;
+	c->ack_ms = util_mono_ms();
 	rc = 0;
 fail:
 	job_msg_clear(&m);
 	return rc;
 }
 
-/* Take the acknowledgements that have already arrived. */
+/* Take the acknowledgements (or ERRORs) already there, on every connection. */
 static int
 sender_drain(struct sender *s)
 {
-	int	ev;
-	size_t	len;
+	unsigned	k;
+	int		ev;
+	size_t		len;
 
-	for (;;) {
-		len = sizeof(ev);
-		if (zmq_getsockopt(s->ma, ZMQ_EVENTS, &ev, &len) == -1)
-			return job_fail(s->job, KF__KF_ERR__ERR_INTERNAL,
-			    "%s: %s", s->what, zmq_strerror(errno));
-		if (!(ev & ZMQ_POLLIN))
-			return 0;
-		if (sender_ack(s, CLIENT_MA_TIMEOUT_MS) == -1)
-			return -1;
+	for (k = 0; k < s->nconn; k++)
+		for (;;) {
+			len = sizeof(ev);
+			if (zmq_getsockopt(s->conn[k].ma, ZMQ_EVENTS, &ev,
+			    &len) == -1)
+				return job_fail(s->job,
+				    KF__KF_ERR__ERR_INTERNAL, "%s: %s",
+				    s->what, zmq_strerror(errno));
+			if (!(ev & ZMQ_POLLIN))
+				break;
+			if (sender_ack(s, k, CLIENT_MA_TIMEOUT_MS) == -1)
+				return -1;
+		}
+	return 0;
+}
+
+/*
+ * Wait up to left ms for a message on any connection, or (with q) for the
+ * sealed queue; *waited gets the time.  -1 fails the job.
+ */
+static int
+sender_poll(struct sender *s, int q, long left, uint64_t *waited)
+{
+	zmq_pollitem_t	 it[2 * CLIENT_STREAMS_MAX + 1];
+	unsigned	 k, n = 0;
+	uint64_t	 t;
+	int		 rc;
+
+	for (k = 0; k < s->nconn; k++, n++) {
+		it[n].socket = s->conn[k].ma;
+		it[n].fd = -1;
+		it[n].events = ZMQ_POLLIN;
+		it[n].revents = 0;
 	}
+	for (k = 0; s->nconn > 1 && k < s->nconn; k++, n++) {
+		it[n].socket = s->conn[k].mon;
+		it[n].fd = -1;
+		it[n].events = ZMQ_POLLIN;
+		it[n].revents = 0;
+	}
+	if (q) {
+		it[n].socket = NULL;
+		it[n].fd = queue_fd(s->sendq);
+		it[n].events = ZMQ_POLLIN;
+		it[n].revents = 0;
+		n++;
+	}
+	t = sender_now_us();
+	rc = zmq_poll(it, (int)n, left);
+	*waited += sender_now_us() - t;
+	if (rc == -1 && errno != EINTR)
+		return job_fail(s->job, KF__KF_ERR__ERR_INTERNAL, "%s: "
+		    "zmq_poll: %s", s->what, zmq_strerror(errno));
+	for (k = 0; rc > 0 && s->nconn > 1 && k < s->nconn; k++)
+		if (it[s->nconn + k].revents & ZMQ_POLLIN)
+			return job_fail(s->job, KF__KF_ERR__ERR_UNAVAILABLE,
+			    "%s: the connection of data stream %u of %u "
+			    "dropped in the middle of the job; the chunks in "
+			    "flight on it are lost", s->what, k + 1, s->nconn);
+	return 0;
 }
 
 /* ZeroMQ is done with a slot's bytes (runs on its I/O thread). */
@@ -402,7 +525,7 @@ sender_sent(void *data, void *hint)
  * slot itself: ZeroMQ owns it until sender_sent gives it back.
  */
 static int
-sender_put(struct sender *s, struct slot *sl)
+sender_put(struct sender *s, void *ma, struct slot *sl)
 {
 	Kf__ChunkPut	 put = KF__CHUNK_PUT__INIT;
 	uint8_t		 hdr[4], body[SENDER_PUT_MAX];
@@ -433,9 +556,9 @@ sender_put(struct sender *s, struct slot *sl)
 		return job_fail(s->job, KF__KF_ERR__ERR_INTERNAL, "zmq_msg: "
 		    "%s", zmq_strerror(errno));
 	}
-	if (zmq_send(s->ma, hdr, sizeof(hdr), ZMQ_SNDMORE) == -1 ||
-	    zmq_send(s->ma, body, len, ZMQ_SNDMORE) == -1 ||
-	    zmq_msg_send(&msg, s->ma, 0) == -1) {
+	if (zmq_send(ma, hdr, sizeof(hdr), ZMQ_SNDMORE) == -1 ||
+	    zmq_send(ma, body, len, ZMQ_SNDMORE) == -1 ||
+	    zmq_msg_send(&msg, ma, 0) == -1) {
 		e = errno;
 		index = sl->index;
 		zmq_msg_close(&msg);	/* gives the slot back */
@@ -450,6 +573,8 @@ sender_put(struct sender *s, struct slot *sl)
 static int
 sender_one(struct sender *s, struct slot *sl)
 {
+	struct conn	*c = &s->conn[sl->index % s->nconn];
+
 	if (sl->index != s->sent) {
 		pool_put(s->pool, sl);
 		return job_fail(s->job, KF__KF_ERR__ERR_INTERNAL, "chunk %llu "
@@ -463,12 +588,12 @@ sender_one(struct sender *s, struct slot *sl)
 		    "failed on the tag of chunk %llu",
 		    (unsigned long long)s->sent);
 	}
-	if (sender_put(s, sl) == -1)
+	if (sender_put(s, c->ma, sl) == -1)
 		return -1;
 	fault_point("client.after_chunk", s->sent);
 	s->sent++;
-	if (s->sent - s->acked == s->window)
-		s->ack_ms = util_mono_ms();	/* the clock starts */
+	if (++c->sent - c->acked == s->window)
+		c->ack_ms = util_mono_ms();	/* the clock starts */
 	return 0;
 }
 
@@ -492,18 +617,23 @@ sender_aborted(struct sender *s)
 int
 sender_pump(struct sender *s, int (*tick)(void *), void *arg)
 {
-	zmq_pollitem_t	 it[2];
+	struct conn	*c;
 	void		*item;
 	enum queue_rc	 rc;
 	int64_t		 left;
-	uint64_t	 t;
-	int		 room, n;
+	unsigned	 k;
+	int		 room;
 
-	s->ack_ms = util_mono_ms();
+	for (k = 0; k < s->nconn; k++)
+		s->conn[k].ack_ms = util_mono_ms();
 	for (;;) {
 		if (tick(arg) == -1 || sender_drain(s) == -1)
 			goto fail;
-		while ((room = (s->sent - s->acked < s->window))) {
+		/* The next chunk goes on c: it needs room there. */
+		for (;;) {
+			c = &s->conn[s->sent % s->nconn];
+			if (!(room = (c->sent - c->acked < s->window)))
+				break;
 			rc = queue_pop(s->sendq, &item, 0);
 			if (rc == QUEUE_EMPTY)
 				break;
@@ -518,7 +648,7 @@ sender_pump(struct sender *s, int (*tick)(void *), void *arg)
 		}
 		left = SENDER_POLL_MS;
 		if (!room) {
-			left = s->ack_ms + CLIENT_MA_TIMEOUT_MS -
+			left = c->ack_ms + CLIENT_MA_TIMEOUT_MS -
 			    util_mono_ms();
 			if (left <= 0) {
 				job_fail(s->job, KF__KF_ERR__ERR_TIMEOUT,
@@ -529,26 +659,43 @@ sender_pump(struct sender *s, int (*tick)(void *), void *arg)
 			if (left > SENDER_POLL_MS)
 				left = SENDER_POLL_MS;
 		}
-		it[0].socket = s->ma;
-		it[0].fd = -1;
-		it[0].events = ZMQ_POLLIN;
-		it[1].socket = NULL;
-		it[1].fd = queue_fd(s->sendq);
-		it[1].events = ZMQ_POLLIN;
-		it[0].revents = it[1].revents = 0;
 		/* With the window full, only an ack can help. */
-		t = sender_now_us();
-		n = zmq_poll(it, room ? 2 : 1, (long)left);
-		*(room ? &s->idle_us : &s->credit_us) += sender_now_us() - t;
-		if (n == -1 && errno != EINTR) {
-			job_fail(s->job, KF__KF_ERR__ERR_INTERNAL, "%s: "
-			    "zmq_poll: %s", s->what, zmq_strerror(errno));
+		if (sender_poll(s, room, (long)left,
+		    room ? &s->idle_us : &s->credit_us) == -1)
 			goto fail;
-		}
 	}
 fail:
 	sender_abort(s);
 	return -1;
+}
+
+/* Every chunk sent acknowledged, on every connection. */
+static int
+sender_settle(struct sender *s)
+{
+	int64_t		 since = util_mono_ms();
+	uint64_t	 waited = 0, acked, last = 0;
+	unsigned	 k;
+
+	for (;;) {
+		if (job_stopped(s->job) || sender_drain(s) == -1)
+			return -1;
+		acked = 0;
+		for (k = 0; k < s->nconn; k++)
+			acked += s->conn[k].acked;
+		if (acked == s->sent)
+			return 0;
+		if (acked != last) {
+			last = acked;
+			since = util_mono_ms();
+		}
+		if (util_mono_ms() - since >= CLIENT_MA_TIMEOUT_MS)
+			return job_fail(s->job, KF__KF_ERR__ERR_TIMEOUT,
+			    "%s: no chunk acknowledged within %d s", s->what,
+			    CLIENT_MA_TIMEOUT_MS / 1000);
+		if (sender_poll(s, 0, SENDER_POLL_MS, &waited) == -1)
+			return -1;
+	}
 }
 
 /*
@@ -566,9 +713,8 @@ sender_finish(struct sender *s, uint64_t *chunks, uint64_t *stream_bytes,
 	int			 rc = -1;
 
 	memset(&m, 0, sizeof(m));
-	while (s->acked < s->sent)
-		if (sender_ack(s, CLIENT_MA_TIMEOUT_MS) == -1)
-			return -1;
+	if (sender_settle(s) == -1)
+		return -1;
 	if (sha256_final(s->digest, digest) == -1)
 		return job_fail(s->job, KF__KF_ERR__ERR_CRYPTO, "SHA-256 of "
 		    "the chunk tags failed");
@@ -578,7 +724,8 @@ sender_finish(struct sender *s, uint64_t *chunks, uint64_t *stream_bytes,
 	sc.digest.data = digest;
 	sc.digest.len = KF_SHA256_LEN;
 	snprintf(what, sizeof(what), "%s (STREAM_CLOSE)", s->what);
-	if (job_call(s->job, s->ma, KF__MSG_TYPE__STREAM_CLOSE, &sc.base,
+	if (job_call(s->job, s->conn[0].ma, KF__MSG_TYPE__STREAM_CLOSE,
+	    &sc.base,
 	    KF__MSG_TYPE__STREAM_CLOSED, CLIENT_MA_TIMEOUT_MS, &m, what) == -1)
 		goto fail;
 	closed = (const Kf__StreamClosed *)m.body;

@@ -25,6 +25,7 @@
 #define CLIENT_WINDOW		8	/* chunks in flight per job, default */
 #define CLIENT_WINDOW_MIN	4	/* the MediaAgent acks at least this often */
 #define CLIENT_WINDOW_MAX	64	/* KEYFLOW_CLIENT_WINDOW at most */
+#define CLIENT_STREAMS_MAX	16	/* backup: connections to the MediaAgent */
 /* Below the MediaAgent's per-client queue (DATA_HWM, 32): it drops excess. */
 #define CLIENT_RESTORE_SLOTS	16	/* restore: chunks requested, not written */
 #define CLIENT_READ_MAX		8	/* chunks one CHUNK_READ may ask for */
@@ -204,7 +205,10 @@ void	 prefetch_stop(struct prefetch **);
 
 /* backup_send.c */
 struct sender;
-struct sender *sender_new(struct job *, void *, const char *, uint32_t);
+/* One window per connection; chunk i goes on connection i % n. */
+struct sender *sender_new(struct job *, void *const *ma, unsigned n,
+	    const char *, uint32_t);
+unsigned sender_window(void);
 void	 sender_free(struct sender **);
 void	 sender_abort(struct sender *);
 uint64_t sender_now_us(void);
@@ -233,7 +237,7 @@ struct rwriter *rw_new(struct job *, const char *, int);
 void	 rw_free(struct rwriter **);
 int	 rw_file_begin(struct rwriter *, const struct restore_entry *);
 int	 rw_file_write(struct rwriter *, const uint8_t *, size_t);
-int	 rw_file_end(struct rwriter *);
+int	 rw_file_end(struct rwriter *, const uint8_t *);
 int	 rw_symlink(struct rwriter *, const struct restore_entry *);
 int	 rw_dir(struct rwriter *, const struct restore_entry *);
 int	 rw_finish(struct rwriter *);
@@ -242,6 +246,8 @@ int	 rw_finish(struct rwriter *);
 struct fetch;
 struct fetch *fetch_new(struct job *, void *, const Kf__RestoreOrder *,
 	    const struct fetch_range *, size_t);
+typedef void (*fetch_open_cb)(void *, uint64_t, const uint8_t *, size_t);
+void	 fetch_on_open(struct fetch *, fetch_open_cb, void *);
 void	 fetch_free(struct fetch **);
 int	 fetch_start(struct fetch *);
 int	 fetch_run(struct fetch *, void (*)(void *), void *);

@@ -289,14 +289,33 @@ job_report_failure(struct job *j)
 	job_msg_clear(&m);
 }
 
+/* 0 when nothing waits to be read on sock (no stray reply), else -1. */
+static int
+job_socket_quiet(void *sock)
+{
+	zmq_pollitem_t	 it;
+
+	it.socket = sock;
+	it.fd = -1;
+	it.events = ZMQ_POLLIN;
+	it.revents = 0;
+	return zmq_poll(&it, 1, 0) == 0 ? 0 : -1;
+}
+
 void *
 job_main(void *arg)
 {
 	struct job	*j = arg;
 	int		 rc = -1;
 
-	j->cs = wire_socket(j->client->zctx, ZMQ_DEALER,
-	    j->client->conf->commserve, 0);
+	/* An idle socket a job before left clean, or a new one. */
+	if (j->cs != NULL && job_socket_quiet(j->cs) == -1) {
+		zmq_close(j->cs);
+		j->cs = NULL;
+	}
+	if (j->cs == NULL)
+		j->cs = wire_socket(j->client->zctx, ZMQ_DEALER,
+		    j->client->conf->commserve, 0);
 	if (j->cs == NULL)
 		job_fail(j, KF__KF_ERR__ERR_INTERNAL, "client could not open a "
 		    "socket to CommServe");
@@ -313,7 +332,10 @@ job_main(void *arg)
 		zmq_close(j->ma);
 		j->ma = NULL;
 	}
-	if (j->cs != NULL) {
+	/* Left open for the next job only after a clean end (jobs.c). */
+	if (j->cs != NULL && (rc == -1 || j->err != KF__KF_ERR__ERR_NONE ||
+	    atomic_load(&j->client->stopping) ||
+	    job_socket_quiet(j->cs) == -1)) {
 		zmq_close(j->cs);
 		j->cs = NULL;
 	}

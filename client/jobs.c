@@ -7,6 +7,11 @@
  * order that cannot run (the seal does not open, the queue is full) is
  * answered JOB_FAILURE at once on the session socket.  At shutdown every
  * running job is told to stop and joined, and waiting orders are failed.
+ *
+ * A job that ended cleanly leaves its DEALER to CommServe open, with no
+ * reply outstanding; the next job starts with it instead of connecting
+ * (and, with CURVE, handshaking) anew.  Every message on it still carries
+ * its own job id and token, which CommServe checks.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +24,23 @@
 #include "curve.h"
 #include "log.h"
 #include "trace.h"
+
+/* Idle DEALERs to CommServe, kept and used by the main thread only. */
+static void	*idle_cs[CLIENT_MAX_JOBS];
+static size_t	 nidle_cs;
+
+/* Keep the DEALER a finished job left open (a clean end), or close it. */
+static void
+jobs_keep_socket(struct job *j)
+{
+	if (j->cs == NULL)
+		return;
+	if (nidle_cs < CLIENT_MAX_JOBS)
+		idle_cs[nidle_cs++] = j->cs;
+	else
+		zmq_close(j->cs);
+	j->cs = NULL;
+}
 
 /* Report a job that never got a thread, on the session socket. */
 static void
@@ -46,6 +68,9 @@ jobs_start(struct job *j)
 	sigset_t	 all, old;
 	int		 rc;
 
+	/* pthread_create orders the hand-over of an idle socket. */
+	if (j->cs == NULL && nidle_cs > 0)
+		j->cs = idle_cs[--nidle_cs];
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&j->thread, NULL, job_main, j);
@@ -123,6 +148,8 @@ jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
 		jobs_fail_now(c, id, NULL, KF__KF_ERR__ERR_AUTH, why);
 		return;
 	}
+	/* A job that just ended frees its slot and socket for this one. */
+	jobs_reap(c);
 	if (!c->nk_valid) {
 		jobs_fail_now(c, id, NULL, KF__KF_ERR__ERR_STATE,
 		    "client is not registered; it cannot open the job's DEK");
@@ -179,6 +206,7 @@ jobs_reap(struct client *c)
 		if (j == NULL || !atomic_load(&j->finished))
 			continue;
 		pthread_join(j->thread, NULL);
+		jobs_keep_socket(j);
 		job_free(&c->running[i]);
 	}
 	while (c->npending > 0 && (slot = jobs_slot(c)) >= 0) {
@@ -217,6 +245,8 @@ jobs_shutdown(struct client *c)
 		job_free(&c->pending[i]);
 	}
 	c->npending = 0;
+	while (nidle_cs > 0)
+		zmq_close(idle_cs[--nidle_cs]);
 	/* Give the JOB_FAILURE reports a moment to leave. */
 	if (c->cs != NULL)
 		(void)zmq_setsockopt(c->cs, ZMQ_LINGER, &linger,

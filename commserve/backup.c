@@ -48,36 +48,47 @@ backup_paths_valid(struct req *r, const Kf__BackupStart *b)
 	return 1;
 }
 
-/* Seed backup step 1: generate the job's DEK. */
+/*
+ * Seed backup steps 1 and 2: generate the job's DEK and encrypt it under
+ * the KEK (AAD = job, client and key set ids) into d->dek_wrapped, which
+ * db_job_create stores with the job row in one statement.
+ */
 static int
-backup_generate_dek(struct cs *cs, const char *tid, struct job_rt *j)
+backup_make_dek(struct db_job *d, const uint8_t kek[KF_KEY_LEN],
+    uint8_t dek[KF_KEY_LEN])
 {
-	if (crypto_random(j->dek, sizeof(j->dek)) == -1)
+	if (crypto_random(dek, KF_KEY_LEN) == -1)
 		return -1;
-	j->have_dek = 1;
-	trace_step(cs->trace, tid, "backup", 1, NULL, KF_KEY_LEN,
-	    "generated a 256-bit DEK for client %s, job %lld", j->client,
-	    (long long)j->id);
-	return 0;
+	return keys_wrap_dek(kek, d->id, d->client_id, d->key_set_id, dek,
+	    &d->dek_wrapped);
 }
 
-/* Seed backup step 2: encrypt the DEK under the KEK and store it. */
-static int
-backup_store_dek(struct cs *cs, const char *tid, struct job_rt *j,
-    const uint8_t kek[KF_KEY_LEN], int64_t key_set_id, const char *how)
+/* The running job's state in memory, for a job row just stored. */
+static struct job_rt *
+backup_job_rt(struct req *r, const struct db_job *d,
+    const struct db_client *cl, const struct db_pool *pool,
+    const struct db_mediaagent *ma)
 {
-	struct db_blob	wrapped;
+	const Kf__BackupStart	*b = (const Kf__BackupStart *)r->msg->body;
+	struct job_rt		*j;
 
-	if (keys_wrap_dek(kek, j->id, j->client_id, key_set_id, j->dek,
-	    &wrapped) == -1)
-		return -1;
-	if (db_job_set_dek(cs->db, j->id, &wrapped) != DB_OK)
-		return -1;
-	trace_step(cs->trace, tid, "backup", 2, NULL, wrapped.len,
-	    "encrypted the DEK with the pool's KEK (AES-256-GCM, AAD = job, "
-	    "client and key set ids; %s) and stored it in the CommServe "
-	    "database", how);
-	return 0;
+	if ((j = jobs_new(r->cs, d->id, KF__JOB_TYPE__JOB_BACKUP)) == NULL)
+		return NULL;
+	snprintf(j->client, sizeof(j->client), "%s", cl->name);
+	j->client_id = cl->id;
+	j->nk_wrapped = cl->nk_wrapped;
+	snprintf(j->pool, sizeof(j->pool), "%s", pool->name);
+	j->started_us = d->started_us;
+	snprintf(j->mediaagent, sizeof(j->mediaagent), "%s", ma->name);
+	snprintf(j->ma_endpoint, sizeof(j->ma_endpoint), "%s",
+	    ma->data_endpoint);
+	snprintf(j->mount_path, sizeof(j->mount_path), "%s", pool->mount_path);
+	j->chunk_size = d->chunk_size;
+	if (jobs_set_paths(j, b->paths, b->n_paths) == -1) {
+		jobs_fail(r->cs, j, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	return j;
 }
 
 void
@@ -92,7 +103,7 @@ backup_start(struct req *r)
 	struct db_mediaagent	 ma;
 	struct db_job		 d;
 	struct job_rt		*j = NULL;
-	uint8_t			 kek[KF_KEY_LEN];
+	uint8_t			 kek[KF_KEY_LEN], dek[KF_KEY_LEN];
 	char			 tid[64], why[512];
 	const char		*how = "";
 	int			 rc;
@@ -106,11 +117,11 @@ backup_start(struct req *r)
 		    "%d..%d bytes", KF_CHUNK_MIN, KF_CHUNK_MAX);
 		return;
 	}
-	/* Several data streams per job are not built yet: say so rather
-	 * than run one stream while the caller believes it asked for N. */
-	if (b->has_streams && b->streams > 1) {
+	if (b->has_streams && (b->streams < 1 ||
+	    b->streams > CS_STREAMS_MAX)) {
 		cs_error(r, KF__KF_ERR__ERR_INVALID, "%u data streams asked; "
-		    "this CommServe runs every job as one stream", b->streams);
+		    "a backup job runs 1 to %d streams", b->streams,
+		    CS_STREAMS_MAX);
 		return;
 	}
 	if ((rc = db_client_find(cs->db, b->client, &cl)) != DB_OK) {
@@ -152,47 +163,60 @@ backup_start(struct req *r)
 	d.copy_id = pool.copy_id;
 	d.key_set_id = ks.id;
 	d.chunk_size = b->has_chunk_size ? b->chunk_size : KF_CHUNK_DEFAULT;
-	if (db_job_create(cs->db, &d) != DB_OK) {
+	/* The id first: the wrapped DEK's AAD binds it. */
+	if (db_job_next_id(cs->db, &d.id) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "cannot create the job: %s",
 		    db_errmsg(cs->db));
 		return;
 	}
 	snprintf(tid, sizeof(tid), "job/%lld", (long long)d.id);
-	if ((j = jobs_new(cs, d.id, KF__JOB_TYPE__JOB_BACKUP)) == NULL ||
-	    jobs_set_paths(j, b->paths, b->n_paths) == -1) {
-		if (j != NULL)
-			jobs_fail(cs, j, KF__KF_ERR__ERR_INTERNAL,
-			    "out of memory");
-		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
-		return;
-	}
-	snprintf(j->client, sizeof(j->client), "%s", cl.name);
-	j->client_id = cl.id;
-	snprintf(j->mediaagent, sizeof(j->mediaagent), "%s", ma.name);
-	snprintf(j->ma_endpoint, sizeof(j->ma_endpoint), "%s",
-	    ma.data_endpoint);
-	snprintf(j->mount_path, sizeof(j->mount_path), "%s", pool.mount_path);
-	j->chunk_size = d.chunk_size;
-
 	if (keys_kek_for_backup(cs, &ks, kek, &how, why, sizeof(why)) == -1) {
-		jobs_fail(cs, j, KF__KF_ERR__ERR_KMS, "cannot obtain the KEK "
-		    "of pool %s from KMS %s (no cached KEK): %s", pool.name,
-		    pool.kms, why);
+		/* Recorded as a failed job, without a DEK. */
+		if (db_job_create(cs->db, &d) != DB_OK) {
+			cs_error(r, KF__KF_ERR__ERR_DB, "cannot create the "
+			    "job: %s", db_errmsg(cs->db));
+			return;
+		}
+		if ((j = backup_job_rt(r, &d, &cl, &pool, &ma)) != NULL)
+			jobs_fail(cs, j, KF__KF_ERR__ERR_KMS, "cannot obtain "
+			    "the KEK of pool %s from KMS %s (no cached KEK): "
+			    "%s", pool.name, pool.kms, why);
 		cs_error(r, KF__KF_ERR__ERR_KMS, "job %lld: cannot obtain the "
 		    "KEK of pool %s from KMS %s (no cached KEK): %s",
 		    (long long)d.id, pool.name, pool.kms, why);
 		return;
 	}
-	if (backup_generate_dek(cs, tid, j) == -1 ||
-	    backup_store_dek(cs, tid, j, kek, ks.id, how) == -1) {
-		crypto_wipe(kek, sizeof(kek));
-		jobs_fail(cs, j, KF__KF_ERR__ERR_DB, "cannot store the "
-		    "job's encrypted DEK: %s", db_errmsg(cs->db));
-		cs_error(r, KF__KF_ERR__ERR_DB, "cannot store the job's "
-		    "encrypted DEK");
+	rc = backup_make_dek(&d, kek, dek);
+	crypto_wipe(kek, sizeof(kek));
+	if (rc == -1) {
+		crypto_wipe(dek, sizeof(dek));
+		cs_error(r, KF__KF_ERR__ERR_CRYPTO, "cannot generate and "
+		    "encrypt the job's DEK");
 		return;
 	}
-	crypto_wipe(kek, sizeof(kek));
+	/* The job row and its encrypted DEK, in one statement. */
+	if (db_job_create(cs->db, &d) != DB_OK) {
+		crypto_wipe(dek, sizeof(dek));
+		cs_error(r, KF__KF_ERR__ERR_DB, "cannot create the job and "
+		    "store its encrypted DEK: %s", db_errmsg(cs->db));
+		return;
+	}
+	if ((j = backup_job_rt(r, &d, &cl, &pool, &ma)) == NULL) {
+		crypto_wipe(dek, sizeof(dek));
+		cs_error(r, KF__KF_ERR__ERR_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(j->dek, dek, sizeof(j->dek));
+	j->have_dek = 1;
+	crypto_wipe(dek, sizeof(dek));
+	j->streams = b->has_streams ? b->streams : 1;
+	trace_step(cs->trace, tid, "backup", 1, NULL, KF_KEY_LEN,
+	    "generated a 256-bit DEK for client %s, job %lld", j->client,
+	    (long long)j->id);
+	trace_step(cs->trace, tid, "backup", 2, NULL, d.dek_wrapped.len,
+	    "encrypted the DEK with the pool's KEK (AES-256-GCM, AAD = job, "
+	    "client and key set ids; %s) and stored it in the CommServe "
+	    "database", how);
 	fault_point("backup.after_dek_stored", (uint64_t)j->id);
 	if (jobs_announce(cs, j) == -1) {
 		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot reach "
@@ -201,12 +225,13 @@ backup_start(struct req *r)
 		    "MediaAgent %s", ma.name);
 		return;
 	}
-	log_info("backup job %lld started: client %s, pool %s, %zu paths",
-	    (long long)d.id, cl.name, pool.name, b->n_paths);
-	if (db_job_get(cs->db, d.id, &d) != DB_OK) {
-		cs_error(r, KF__KF_ERR__ERR_DB, "%s", db_errmsg(cs->db));
-		return;
-	}
+	log_info("backup job %lld started: client %s, pool %s, %zu paths, "
+	    "%u data streams", (long long)d.id, cl.name, pool.name,
+	    b->n_paths, j->streams);
+	/* The row as just stored: no need to read it back. */
+	snprintf(d.client, sizeof(d.client), "%s", cl.name);
+	snprintf(d.pool, sizeof(d.pool), "%s", pool.name);
+	snprintf(d.mediaagent, sizeof(d.mediaagent), "%s", ma.name);
 	jobs_fill_info(&d, &ji, j);
 	cs_reply(r, KF__MSG_TYPE__JOB_INFO, &ji.base);
 }
@@ -231,6 +256,10 @@ backup_send_order(struct cs *cs, struct job_rt *j)
 	o.mediaagent_key = (char *)peers_ma_key(cs, j->mediaagent);
 	o.dek = &sk;
 	o.chunk_size = j->chunk_size;
+	if (j->streams > 1) {
+		o.has_streams = 1;
+		o.streams = j->streams;
+	}
 	if (cs_send(cs, p, KF__MSG_TYPE__BACKUP_ORDER, &o.base) == -1) {
 		crypto_wipe(store, sizeof(store));
 		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot send "

@@ -21,6 +21,7 @@
 #define CS_ANNOUNCE_TIMEOUT_MS	10000	/* MediaAgent must accept by then */
 #define CS_CATALOG_MAX		10000000	/* entries per backup job */
 #define CS_PATHS_MAX		1024	/* paths per backup or restore */
+#define CS_STREAMS_MAX		16	/* data streams per backup job */
 #define CS_NAME_MAX		64	/* pool, client, MediaAgent names */
 #define CS_PEERS_MAX		4096	/* registered or registering daemons */
 
@@ -127,7 +128,10 @@ int	keys_unwrap_dek(const uint8_t kek[KF_KEY_LEN], int64_t job,
 void	keys_kek_aad(int64_t key_set_id, uint8_t aad[32], size_t *len);
 int	keys_decrypt_kek(const struct db_key_set *,
 	    const uint8_t mk[KF_KEY_LEN], uint8_t kek[KF_KEY_LEN]);
-int	keys_seal_for_client(struct cs *, const char *client, uint64_t job,
+/* nk_wrapped: the client's wrapped network key as read at the job's start,
+ * or NULL (or empty) to read the client's row now. */
+int	keys_seal_for_client(struct cs *, const char *client,
+	    const struct db_blob *nk_wrapped, uint64_t job,
 	    const uint8_t dek[KF_KEY_LEN], const uint8_t token[KF_TOKEN_LEN],
 	    Kf__SealedKey *out, uint8_t *store, size_t storecap);
 int	keys_kek_for_backup(struct cs *, const struct db_key_set *,
@@ -228,10 +232,14 @@ struct job_rt {
 	int		 have_dek;		/* dek holds a key */
 	char		 client[DB_NAME_MAX];	/* client name */
 	int64_t		 client_id;
+	struct db_blob	 nk_wrapped;		/* its wrapped network key, or empty */
+	char		 pool[DB_NAME_MAX];	/* backup: pool name, for JOB_GET */
+	int64_t		 started_us;		/* backup: row's started_at, or 0 */
 	char		 mediaagent[DB_NAME_MAX];	/* MediaAgent name */
 	char		 ma_endpoint[DB_TEXT_MAX];	/* its data endpoint */
 	char		 mount_path[DB_TEXT_MAX];	/* pool's mount path */
 	uint32_t	 chunk_size;
+	uint32_t	 streams;		/* backup: data streams, 1..16 */
 	uint64_t	 chunks;		/* restore: container chunks */
 	char		 dest_dir[DB_TEXT_MAX];	/* restore */
 	char		**paths;		/* backup or restore paths */

@@ -2,15 +2,17 @@
  * db.c - the CommServe database connection: the only file that speaks
  * libpq.
  *
- * Everything goes through db_exec(), one PQexecParams call with typed
- * parameters (text, or binary for bytea) whose result is checked for its
- * status and shape before any row is read, in the style of pg_auto_failover
+ * Everything goes through db_exec(), one call with typed parameters (text,
+ * or binary for bytea) whose result is checked for its status and shape
+ * before any row is read, in the style of pg_auto_failover
  * and pg_rewind.  A failure keeps PostgreSQL's SQLSTATE; a connection-class
  * failure (08xxx, an administrator's termination, or libpq finding the
  * socket closed) marks the connection broken, and the next call outside a
  * transaction reconnects, so commserved outlives a PostgreSQL restart.  A
  * statement whose outcome is unknown is never retried: the caller gets the
- * error.
+ * error.  A statement with few parameters is prepared once per connection
+ * (found again by its text and parameter types), so the server does not
+ * parse and plan it on every call; a reconnect forgets them all.
  *
  * Rows are read through the bounded db_col_* readers: results come back in
  * text format, bytea as "\x" hex that is decoded with length checks, and a
@@ -33,6 +35,20 @@
 
 #define DB_ARGS_MAX	512		/* parameters of one statement */
 #define BYTEA_OID	17		/* pg_type.oid of bytea */
+#define PREP_MAX	96		/* prepared statements per connection */
+#define PREP_ARGS_MAX	32		/* more parameters: not prepared */
+
+/*
+ * A statement prepared on the current connection, found by its text and
+ * parameter types: the server parses and plans it once, not per call.
+ */
+struct prep {
+	char		*sql;		/* the statement's text */
+	uint32_t	 hash;		/* FNV-1a of sql and the types */
+	int		 nargs;		/* parameters */
+	Oid		 types[PREP_ARGS_MAX]; /* their types, 0: inferred */
+	char		 name[16];	/* "kf<n>" on the server */
+};
 
 struct db {
 	PGconn	*conn;			/* NULL until (re)connected */
@@ -43,6 +59,8 @@ struct db {
 	int	 down;			/* a reconnect failed (logged once) */
 	char	 sqlstate[6];		/* of the last failure, "" if none */
 	char	 err[512];		/* db_errmsg() */
+	struct prep prep[PREP_MAX];	/* prepared on this connection */
+	int	 nprep;			/* entries of prep in use */
 };
 
 struct db_row {
@@ -89,6 +107,83 @@ seterr_pq(struct db *db, const char *what, const char *msg)
 	db_seterr(db, "%s: %s", what, line);
 }
 
+static void	db_result_err(struct db *, const PGresult *, const char *);
+
+/* A new connection has no prepared statements. */
+static void
+prep_forget(struct db *db)
+{
+	int	i;
+
+	for (i = 0; i < db->nprep; i++)
+		free(db->prep[i].sql);
+	db->nprep = 0;
+}
+
+static uint32_t
+prep_hash(const char *sql, int nargs, const Oid *types)
+{
+	uint32_t	h = 2166136261u;
+	int		i;
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 16777619u;
+	for (i = 0; i < nargs; i++)
+		h = (h ^ (uint32_t)types[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * The name of sql prepared on this connection with these parameter types,
+ * preparing it first; NULL to run it unprepared (a transaction statement,
+ * many parameters, a full table).  A failed PREPARE is the statement's
+ * error: *failed is set and db's error says why.
+ */
+static const char *
+prep_name(struct db *db, const char *sql, int nargs, const Oid *types,
+    int *failed)
+{
+	struct prep	*p;
+	PGresult	*res;
+	uint32_t	 h;
+	int		 i;
+
+	*failed = 0;
+	if (nargs > PREP_ARGS_MAX || (strncmp(sql, "SELECT", 6) != 0 &&
+	    strncmp(sql, "INSERT", 6) != 0 && strncmp(sql, "UPDATE", 6) != 0 &&
+	    strncmp(sql, "DELETE", 6) != 0 && strncmp(sql, "WITH", 4) != 0))
+		return NULL;
+	h = prep_hash(sql, nargs, types);
+	for (i = 0; i < db->nprep; i++) {
+		p = &db->prep[i];
+		if (p->hash == h && p->nargs == nargs &&
+		    memcmp(p->types, types, nargs * sizeof(*types)) == 0 &&
+		    strcmp(p->sql, sql) == 0)
+			return p->name;
+	}
+	if (db->nprep == PREP_MAX)
+		return NULL;
+	p = &db->prep[db->nprep];
+	if ((p->sql = strdup(sql)) == NULL)
+		return NULL;
+	(void)snprintf(p->name, sizeof(p->name), "kf%d", db->nprep);
+	res = PQprepare(db->conn, p->name, sql, nargs, types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_result_err(db, res, "database");
+		PQclear(res);
+		free(p->sql);
+		*failed = 1;
+		return NULL;
+	}
+	PQclear(res);
+	p->hash = h;
+	p->nargs = nargs;
+	if (nargs > 0)
+		memcpy(p->types, types, nargs * sizeof(*types));
+	db->nprep++;
+	return p->name;
+}
+
 static int
 db_connect(struct db *db)
 {
@@ -96,6 +191,7 @@ db_connect(struct db *db)
 
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	prep_forget(db);
 	db->in_tx = db->in_copy = 0;
 	db->broken = 1;
 	if ((db->conn = PQconnectdb(db->conninfo)) == NULL) {
@@ -155,6 +251,7 @@ db_close(struct db **dbp)
 		return;
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	prep_forget(db);
 	if (db->conninfo != NULL) {
 		explicit_bzero(db->conninfo, strlen(db->conninfo));
 		free(db->conninfo);
@@ -251,8 +348,8 @@ exec_rows(struct db *db, const char *sql, int nargs,
 	ExecStatusType	 want = ncols > 0 ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
 	PGresult	*res = NULL;
 	struct db_row	 row;
-	const char	*tuples;
-	int		 i, n, rc = DB_ERROR;
+	const char	*tuples, *name;
+	int		 i, n, failed, rc = DB_ERROR;
 
 	if (nrows != NULL)
 		*nrows = 0;
@@ -289,8 +386,18 @@ exec_rows(struct db *db, const char *sql, int nargs,
 			break;
 		}
 	}
-	res = PQexecParams(db->conn, sql, nargs, types, values, lengths,
-	    formats, 0);
+	name = prep_name(db, sql, nargs, types, &failed);
+	if (failed) {
+		if (strcmp(db->sqlstate, "23505") == 0)
+			rc = DB_EXISTS;
+		return rc;
+	}
+	if (name != NULL)
+		res = PQexecPrepared(db->conn, name, nargs, values, lengths,
+		    formats, 0);
+	else
+		res = PQexecParams(db->conn, sql, nargs, types, values,
+		    lengths, formats, 0);
 	if (PQresultStatus(res) != want) {
 		if (res == NULL || PQresultStatus(res) == PGRES_FATAL_ERROR ||
 		    PQresultStatus(res) == PGRES_NONFATAL_ERROR) {

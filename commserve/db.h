@@ -154,7 +154,10 @@ struct db_job {
 	int	error_code;		/* KfErr, 0 = none */
 	char	error[DB_TEXT_MAX];
 };
-/* Insert a running job; fills id and started_us. */
+/* A new job id from the jobs' sequence, for db_job_create. */
+int	db_job_next_id(struct db *, int64_t *id);
+/* Insert a running job with id (0: the next from the sequence); fills id
+ * and started_us. */
 int	db_job_create(struct db *, struct db_job *in_out);
 int	db_job_set_dek(struct db *, int64_t id, const struct db_blob *dek);
 int	db_job_get(struct db *, int64_t id, struct db_job *out);

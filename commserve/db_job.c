@@ -47,6 +47,14 @@ static const char sql_job_create[] =
     "backup_job, dek_wrapped, chunk_size) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
     "RETURNING id, " DB_US("started_at");
+/* A backup takes its id first: the wrapped DEK's AAD binds it. */
+static const char sql_job_next_id[] =
+    "SELECT nextval(pg_get_serial_sequence('jobs', 'id'))";
+static const char sql_job_create_id[] =
+    "INSERT INTO jobs (id, type, client_id, pool_id, copy_id, key_set_id, "
+    "backup_job, dek_wrapped, chunk_size) "
+    "VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8) "
+    "RETURNING id, " DB_US("started_at");
 static const char sql_job_state[] =
     "SELECT type, state FROM jobs WHERE id = $1";
 static const char sql_job_lock[] =
@@ -162,10 +170,31 @@ read_id_time(struct db *db, const struct db_row *r, void *ctx)
 	return 0;
 }
 
+static int
+read_id(struct db *db, const struct db_row *r, void *ctx)
+{
+	return db_col_i64(r, 0, ctx);
+}
+
+int
+db_job_next_id(struct db *db, int64_t *id)
+{
+	*id = 0;
+	if (db_exec_one(db, sql_job_next_id, 0, NULL, 1, read_id,
+	    id) != DB_OK)
+		return DB_ERROR;
+	if (*id <= 0) {
+		db_seterr(db, "the job id sequence gave %" PRId64, *id);
+		return DB_ERROR;
+	}
+	return DB_OK;
+}
+
 int
 db_job_create(struct db *db, struct db_job *j)
 {
-	struct db_arg	a[8];
+	struct db_arg	a[9];
+	int64_t		id = j->id;
 
 	db_arg_i64(&a[0], j->type);
 	db_arg_i64(&a[1], j->client_id);
@@ -176,9 +205,15 @@ db_job_create(struct db *db, struct db_job *j)
 	if (db_arg_blob(db, &a[6], &j->dek_wrapped, "wrapped DEK"))
 		return DB_ERROR;
 	db_arg_i64(&a[7], j->chunk_size);
-	if (db_exec_one(db, sql_job_create, 8, a, 2, read_id_time,
-	    j) != DB_OK)
+	db_arg_i64(&a[8], id);
+	if (db_exec_one(db, id > 0 ? sql_job_create_id : sql_job_create,
+	    id > 0 ? 9 : 8, a, 2, read_id_time, j) != DB_OK)
 		return DB_ERROR;
+	if (id > 0 && j->id != id) {
+		db_seterr(db, "job %" PRId64 " was stored as %" PRId64, id,
+		    j->id);
+		return DB_ERROR;
+	}
 	j->state = 1;
 	j->ended_us = 0;
 	return DB_OK;

@@ -267,7 +267,8 @@ jobs_seal_for_client(struct cs *cs, struct job_rt *j, Kf__SealedKey *sk,
 
 	p = peers_find(cs, PEER_CLIENT, j->client);
 	if (!peers_alive(p) || keys_seal_for_client(cs, j->client,
-	    (uint64_t)j->id, j->dek, j->token, sk, store, storecap) == -1) {
+	    &j->nk_wrapped, (uint64_t)j->id, j->dek, j->token, sk, store,
+	    storecap) == -1) {
 		jobs_fail(cs, j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot send "
 		    "the job to client %s", j->client);
 		return NULL;
@@ -384,14 +385,44 @@ jobs_fill_info(const struct db_job *d, Kf__JobInfo *ji,
 	}
 }
 
+/*
+ * A running backup's row as it stands: only this process changes it before
+ * the job ends, and the job leaves the table when it does.
+ */
+static int
+jobs_rt_row(const struct job_rt *j, struct db_job *d)
+{
+	if (j->type != KF__JOB_TYPE__JOB_BACKUP || j->started_us <= 0)
+		return -1;
+	memset(d, 0, sizeof(*d));
+	d->id = j->id;
+	d->type = j->type;
+	d->state = KF__JOB_STATE__JOB_RUNNING;
+	d->client_id = j->client_id;
+	snprintf(d->client, sizeof(d->client), "%s", j->client);
+	snprintf(d->pool, sizeof(d->pool), "%s", j->pool);
+	snprintf(d->mediaagent, sizeof(d->mediaagent), "%s", j->mediaagent);
+	d->chunk_size = j->chunk_size;
+	d->started_us = j->started_us;
+	return 0;
+}
+
 void
 jobs_job_get(struct req *r)
 {
 	const Kf__JobGet	*g = (const Kf__JobGet *)r->msg->body;
 	Kf__JobInfo		 ji = KF__JOB_INFO__INIT;
+	struct job_rt		*j;
 	struct db_job		 d;
 	int			 rc;
 
+	/* A running backup is answered from memory, without a query. */
+	if (g->job <= INT64_MAX && (j = jobs_find(r->cs,
+	    (int64_t)g->job)) != NULL && jobs_rt_row(j, &d) == 0) {
+		jobs_fill_info(&d, &ji, j);
+		cs_reply(r, KF__MSG_TYPE__JOB_INFO, &ji.base);
+		return;
+	}
 	rc = g->job > INT64_MAX ? DB_NOT_FOUND :
 	    db_job_get(r->cs->db, (int64_t)g->job, &d);
 	if (rc != DB_OK) {

@@ -141,7 +141,8 @@ keys_decrypt_kek(const struct db_key_set *ks, const uint8_t mk[KF_KEY_LEN],
  * step 5).  store holds the bytes out points into.
  */
 int
-keys_seal_for_client(struct cs *cs, const char *client, uint64_t job,
+keys_seal_for_client(struct cs *cs, const char *client,
+    const struct db_blob *nk_wrapped, uint64_t job,
     const uint8_t dek[KF_KEY_LEN], const uint8_t token[KF_TOKEN_LEN],
     Kf__SealedKey *out, uint8_t *store, size_t storecap)
 {
@@ -152,7 +153,13 @@ keys_seal_for_client(struct cs *cs, const char *client, uint64_t job,
 
 	if (storecap < sizeof(*sk))
 		return -1;
-	if (db_client_find(cs->db, client, &c) != DB_OK)
+	/* The row read when the job started (a backup), else read it now. */
+	if (nk_wrapped != NULL && nk_wrapped->len > 0) {
+		if (snprintf(c.name, sizeof(c.name), "%s", client) >=
+		    (int)sizeof(c.name))
+			return -1;
+		c.nk_wrapped = *nk_wrapped;
+	} else if (db_client_find(cs->db, client, &c) != DB_OK)
 		return -1;
 	if (keys_unwrap_network_key(cs, &c, nk) == -1)
 		return -1;

@@ -27,6 +27,10 @@
 #define MA_SEND_BUFS		16	/* restore: zero-copy send buffers */
 #define MA_PREFETCH		32	/* restore: chunks read ahead of a request */
 #define MA_REASON_MAX		256	/* bytes of an abort reason */
+#define MA_STREAMS_MAX		16	/* backup: connections of one job */
+#define MA_STREAM_WINDOW_MAX	64	/* backup: unacked chunks a connection
+					   may announce (= CLIENT_WINDOW_MAX) */
+#define MA_REORDER_BYTES	(512u * 1024 * 1024) /* backup: early chunks */
 #define MA_STREAM_IDLE_MS	(5 * 60 * 1000)	/* open backup stream */
 #define MA_JOB_IDLE_MS		(10 * 60 * 1000) /* announced or restore job */
 #define MA_DONE_IDLE_MS		(60 * 1000)	/* restore after its last chunk */
@@ -48,6 +52,15 @@ struct ma_conf {
 	int		 check_only;	/* -n: validate and exit */
 };
 
+/* Backup: one connection feeding a job (one data stream). */
+struct ma_stream {
+	uint8_t		 peer[WIRE_PEER_MAX]; /* its routing id */
+	size_t		 peerlen;	/* 0 until its STREAM_OPEN */
+	uint64_t	 written;	/* index + 1 of its last chunk written */
+	uint64_t	 acked;		/* index + 1 of its last chunk acked */
+	unsigned	 pending;	/* chunks written since its last ack */
+};
+
 /* Life of an announced job on this MediaAgent. */
 enum ma_job_state {
 	MA_JOB_ANNOUNCED,		/* known, nothing opened yet */
@@ -67,14 +80,19 @@ struct ma_job {
 	char		*mount;		/* pool mount path (absolute) */
 	uint64_t	 backup_job;	/* restore: whose container is read */
 	int64_t		 active_ms;	/* last activity, util_mono_ms() */
-	uint8_t		 peer[WIRE_PEER_MAX]; /* backup: routing id of the stream */
-	size_t		 peerlen;	/* 0 until STREAM_OPEN */
+	struct ma_stream *st;		/* backup: streams[], NULL until opened */
+	uint32_t	 streams;	/* backup: connections announced, 1..16 */
+	uint32_t	 window;	/* backup: unacked chunks per connection */
+	struct reorder	*ro;		/* backup: early chunks (streams > 1) */
+	uint64_t	 ro_bytes;	/* backup: ciphertext bytes waiting in ro */
+	int		 seen_last;	/* backup: the last chunk has arrived */
+	uint64_t	 last_index;	/* backup: its index, once seen */
 	struct container_writer *cw;	/* backup: the partial container */
 	struct sha256_ctx *digest;	/* backup: SHA-256 over tags so far */
 	uint64_t	 next_index;	/* backup: index the next chunk must carry */
 	uint64_t	 stream_bytes;	/* backup: bytes received; restore: sent */
 	uint64_t	 unsynced;	/* backup: bytes since the last sync */
-	int		 got_last;	/* backup: the last chunk has arrived */
+	int		 got_last;	/* backup: the last chunk is written */
 	char		 reason[MA_REASON_MAX]; /* backup: why it was aborted */
 	struct container_reader *cr;	/* restore: opened on the first read */
 	uint64_t	 sent;		/* restore: chunks sent to the client */

@@ -210,12 +210,13 @@ session_ok(struct ma *ma, struct ma_req *req)
 	return 0;
 }
 
+/* Newest last: the running jobs are found after a few steps. */
 struct ma_job *
 session_job(struct ma *ma, uint64_t id)
 {
 	size_t	i;
 
-	for (i = 0; i < ma->njobs; i++)
+	for (i = ma->njobs; i-- > 0; )
 		if (ma->jobs[i]->id == id)
 			return ma->jobs[i];
 	return NULL;
@@ -247,8 +248,10 @@ session_forget(struct ma *ma, struct ma_job *job)
 			break;
 	if (i == ma->njobs)
 		return;
-	ma->jobs[i] = ma->jobs[--ma->njobs];
-	ma->jobs[ma->njobs] = NULL;
+	/* Keep announce order, so that session_job finds new jobs first. */
+	memmove(&ma->jobs[i], &ma->jobs[i + 1],
+	    (ma->njobs - i - 1) * sizeof(ma->jobs[0]));
+	ma->jobs[--ma->njobs] = NULL;
 	serve_finish(ma, job);
 	job_free(&job);
 }

@@ -14,11 +14,23 @@
  * agrees, fsynced, then reports the committed container to CommServe.
  * Any failure aborts the stream and removes its partial files, so nothing
  * uncommitted can later be mistaken for a backup.
+ *
+ * Several data streams: a job's client may open up to MA_STREAMS_MAX
+ * connections (STREAM_OPEN with stream k of N, same token); chunk i must
+ * come on stream i mod N.  The container stays sequential: a chunk that
+ * comes early waits in a reorder buffer (reorder.h) of N x window chunks,
+ * the most an honest client can have in flight, and is written when every
+ * chunk before it was.  A chunk beyond that bound, or beyond
+ * MA_REORDER_BYTES of early ciphertext, fails the job.  Each
+ * stream is acknowledged on its own connection, cumulatively over its own
+ * chunks, when they are written.  Any one stream's failure aborts the
+ * whole job; any stream may close it once every chunk has been written.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +42,7 @@
 #include "fault.h"
 #include "log.h"
 #include "mediaagent.h"
+#include "reorder.h"
 #include "trace.h"
 #include "util.h"
 
@@ -61,6 +74,34 @@ io_code(int e)
 	    KF__KF_ERR__ERR_IO;
 }
 
+/* A chunk received early: its message, kept without a copy. */
+struct ma_chunk {
+	Kf__ChunkPut	*cp;		/* unpacked CHUNK_PUT */
+	zmq_msg_t	 payload;	/* its ciphertext frame */
+};
+
+static void
+chunk_release(void *item)
+{
+	struct ma_chunk	*c = item;
+
+	protobuf_c_message_free_unpacked(&c->cp->base, NULL);
+	zmq_msg_close(&c->payload);
+	free(c);
+}
+
+/* The container, digest and early chunks go; the streams stay known. */
+static void
+store_drop(struct ma_job *job)
+{
+	if (job->cw != NULL) {
+		container_abort(job->cw);
+		container_writer_free(&job->cw);
+	}
+	sha256_free(&job->digest);
+	reorder_free(&job->ro);
+}
+
 /* Drop the partial container and digest; keep the reason for the owner. */
 void
 store_abort(struct ma_job *job, const char *reason)
@@ -70,7 +111,7 @@ store_abort(struct ma_job *job, const char *reason)
 	if (job->cw != NULL)
 		log_info("job %llu: stream aborted, partial container removed",
 		    (unsigned long long)job->id);
-	store_release(job);
+	store_drop(job);
 	job->state = MA_JOB_FAILED;
 	n = strnlen(reason, sizeof(job->reason) - 1);
 	memcpy(job->reason, reason, n);
@@ -81,11 +122,9 @@ store_abort(struct ma_job *job, const char *reason)
 void
 store_release(struct ma_job *job)
 {
-	if (job->cw != NULL) {
-		container_abort(job->cw);
-		container_writer_free(&job->cw);
-	}
-	sha256_free(&job->digest);
+	store_drop(job);
+	free(job->st);
+	job->st = NULL;
 }
 
 /*
@@ -126,6 +165,69 @@ committed_exists(const struct ma_job *job, char *path, size_t cap)
 	return 0;
 }
 
+/* The stream this connection opened, or -1. */
+static int
+stream_of(const struct ma_job *job, const struct wire_msg *m)
+{
+	uint32_t	k;
+
+	if (job->st == NULL)
+		return -1;
+	for (k = 0; k < job->streams; k++)
+		if (job->st[k].peerlen != 0 &&
+		    job->st[k].peerlen == m->peerlen &&
+		    memcmp(job->st[k].peer, m->peer, m->peerlen) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* The first stream of a job: the container, digest and reorder buffer. */
+static int
+open_first(struct ma *ma, struct ma_req *req, struct ma_job *job,
+    uint32_t streams, uint32_t window)
+{
+	char			 path[PATH_MAX];
+	unsigned long long	 id = job->id;
+	int			 e;
+
+	if (committed_exists(job, path, sizeof(path)))
+		return dispatch_fail(req, KF__KF_ERR__ERR_EXISTS,
+		    "job %llu already has a container at %s; refusing to "
+		    "overwrite it", id, path);
+	errno = 0;
+	if ((job->cw = container_create(job->mount, job->id)) == NULL) {
+		e = errno;
+		return dispatch_fail(req, io_code(e),
+		    "cannot create the container of job %llu under %s: %s",
+		    id, job->mount, e ? strerror(e) : "see the MediaAgent log");
+	}
+	free(job->st);
+	if ((job->digest = sha256_new()) == NULL ||
+	    (job->st = calloc(streams, sizeof(*job->st))) == NULL ||
+	    (streams > 1 && (job->ro = reorder_new((size_t)streams * window,
+	    chunk_release)) == NULL)) {
+		store_release(job);
+		return dispatch_fail(req, KF__KF_ERR__ERR_INTERNAL,
+		    "job %llu: out of memory for the stream", id);
+	}
+	job->streams = streams;
+	job->window = window;
+	job->state = MA_JOB_STREAMING;
+	job->next_index = 0;
+	job->stream_bytes = 0;
+	job->unsynced = 0;
+	job->got_last = 0;
+	job->seen_last = 0;
+	job->last_index = 0;
+	job->ro_bytes = 0;
+	log_info("job %llu: stream opened by client %s into %s (%u data "
+	    "streams)", id, job->client, job->mount, streams);
+	if (ma->conf->delay_us > 0)
+		log_warnx("job %llu: TEST ONLY: KEYFLOW_MA_DELAY_US slows "
+		    "every chunk down by %u us", id, ma->conf->delay_us);
+	return 0;
+}
+
 int
 store_open(struct ma *ma, struct ma_req *req)
 {
@@ -133,9 +235,8 @@ store_open(struct ma *ma, struct ma_req *req)
 	const struct wire_msg	*m = req->m;
 	Kf__Ok			 ok = KF__OK__INIT;
 	struct ma_job		*job;
-	char			 path[PATH_MAX];
 	unsigned long long	 id = so->job;
-	int			 e;
+	uint32_t		 k, streams, window;
 
 	job = session_job(ma, so->job);
 	if (job == NULL)
@@ -153,39 +254,33 @@ store_open(struct ma *ma, struct ma_req *req)
 	if (job->state == MA_JOB_FAILED)
 		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
 		    "the stream was aborted: %s", job->reason);
-	if (job->state != MA_JOB_ANNOUNCED)
+	streams = so->has_streams ? so->streams : 1;
+	k = so->has_stream ? so->stream : 0;
+	window = so->has_window ? so->window : MA_STREAM_WINDOW_MAX;
+	if (streams < 1 || streams > MA_STREAMS_MAX || k >= streams ||
+	    window < 1 || window > MA_STREAM_WINDOW_MAX)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: stream %u of %u with a window of %u chunks; "
+		    "a job has 1 to %d streams and windows of 1 to %d chunks",
+		    id, k, streams, window, MA_STREAMS_MAX,
+		    MA_STREAM_WINDOW_MAX);
+	if (job->state == MA_JOB_ANNOUNCED) {
+		if (open_first(ma, req, job, streams, window) == -1)
+			return -1;
+	} else if (job->state != MA_JOB_STREAMING || job->streams == 1 ||
+	    job->st[k].peerlen != 0 || stream_of(job, m) != -1)
 		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
-		    "job %llu's stream is already open", id);
-	if (committed_exists(job, path, sizeof(path)))
-		return dispatch_fail(req, KF__KF_ERR__ERR_EXISTS,
-		    "job %llu already has a container at %s; refusing to "
-		    "overwrite it", id, path);
-
-	errno = 0;
-	if ((job->cw = container_create(job->mount, job->id)) == NULL) {
-		e = errno;
-		return dispatch_fail(req, io_code(e),
-		    "cannot create the container of job %llu under %s: %s",
-		    id, job->mount, e ? strerror(e) : "see the MediaAgent log");
-	}
-	if ((job->digest = sha256_new()) == NULL) {
-		store_release(job);
-		return dispatch_fail(req, KF__KF_ERR__ERR_INTERNAL,
-		    "job %llu: cannot start the stream digest", id);
-	}
-	memcpy(job->peer, m->peer, m->peerlen);
-	job->peerlen = m->peerlen;
-	job->state = MA_JOB_STREAMING;
-	job->next_index = 0;
-	job->stream_bytes = 0;
-	job->unsynced = 0;
-	job->got_last = 0;
+		    "job %llu's stream%s is already open", id,
+		    job->streams > 1 ? " on this connection or that number" :
+		    "");
+	else if (streams != job->streams || window != job->window)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: stream %u announces %u streams with a window "
+		    "of %u; the job's first stream announced %u with %u", id,
+		    k, streams, window, job->streams, job->window);
+	memcpy(job->st[k].peer, m->peer, m->peerlen);
+	job->st[k].peerlen = m->peerlen;
 	job->active_ms = util_mono_ms();
-	log_info("job %llu: stream opened by client %s into %s", id,
-	    job->client, job->mount);
-	if (ma->conf->delay_us > 0)
-		log_warnx("job %llu: TEST ONLY: KEYFLOW_MA_DELAY_US slows "
-		    "every chunk down by %u us", id, ma->conf->delay_us);
 	ok.message = "stream open";
 	dispatch_reply(req, KF__MSG_TYPE__OK, &ok.base, NULL, 0);
 	return 0;
@@ -193,14 +288,14 @@ store_open(struct ma *ma, struct ma_req *req)
 
 /*
  * The backup job whose stream this connection opened, or NULL after
- * failing the request.  Another connection, even one knowing the token,
- * cannot feed or close a stream it did not open.
+ * failing the request; *k is the stream.  Another connection, even one
+ * knowing the token, cannot feed or close a stream it did not open.
  */
 static struct ma_job *
-owned_stream(struct ma *ma, struct ma_req *req, uint64_t id)
+owned_stream(struct ma *ma, struct ma_req *req, uint64_t id, uint32_t *k)
 {
-	const struct wire_msg	*m = req->m;
-	struct ma_job		*job;
+	struct ma_job	*job;
+	int		 s;
 
 	job = session_job(ma, id);
 	if (job == NULL) {
@@ -211,11 +306,11 @@ owned_stream(struct ma *ma, struct ma_req *req, uint64_t id)
 		return NULL;
 	}
 	if (job->type != KF__JOB_TYPE__JOB_BACKUP ||
-	    job->peerlen == 0 || job->peerlen != m->peerlen ||
-	    memcmp(job->peer, m->peer, m->peerlen) != 0) {
+	    (s = stream_of(job, req->m)) == -1) {
 		dispatch_fail(req, KF__KF_ERR__ERR_AUTH,
 		    "job %llu has no stream opened by this connection "
-		    "(send STREAM_OPEN first)", (unsigned long long)id);
+		    "(send STREAM_OPEN first; a connection that dropped "
+		    "cannot resume a stream)", (unsigned long long)id);
 		return NULL;
 	}
 	if (job->state == MA_JOB_FAILED) {
@@ -223,38 +318,21 @@ owned_stream(struct ma *ma, struct ma_req *req, uint64_t id)
 		    "the stream was aborted: %s", job->reason);
 		return NULL;
 	}
+	*k = (uint32_t)s;
 	job->active_ms = util_mono_ms();
 	return job;
 }
 
-/* Seed backup step 6: one chunk of ciphertext onto the target storage. */
-int
-store_put(struct ma *ma, struct ma_req *req)
+/* A CHUNK_PUT's fields and frame agree and are within bounds. */
+static int
+chunk_valid(struct ma_req *req, const Kf__ChunkPut *cp, size_t len)
 {
-	const Kf__ChunkPut	*cp = (const Kf__ChunkPut *)req->m->body;
-	Kf__ChunkAck		 ack = KF__CHUNK_ACK__INIT;
-	struct frame_header	 h;
-	struct ma_job		*job;
-	const uint8_t		*data;
-	size_t			 len = 0;
-	unsigned long long	 id = cp->job, idx = cp->index;
-	int			 e;
+	unsigned long long	id = cp->job, idx = cp->index;
 
-	if ((job = owned_stream(ma, req, cp->job)) == NULL)
-		return -1;
-	if (job->got_last)
-		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
-		    "job %llu: chunk %llu arrived after the last chunk (%llu)",
-		    id, idx, (unsigned long long)job->next_index - 1);
-	if (cp->index != job->next_index)
-		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
-		    "job %llu: chunk %llu is out of order; expected chunk %llu",
-		    id, idx, (unsigned long long)job->next_index);
 	if (!req->m->has_payload)
 		return dispatch_fail(req, KF__KF_ERR__ERR_MALFORMED,
 		    "job %llu: chunk %llu came without its ciphertext frame",
 		    id, idx);
-	data = wire_payload(req->m, &len);
 	if (cp->plain_len > KF_CHUNK_MAX)
 		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
 		    "job %llu: chunk %llu is %u bytes, over the %d byte limit",
@@ -268,6 +346,18 @@ store_put(struct ma *ma, struct ma_req *req)
 		    "job %llu: chunk %llu has a %zu byte nonce and a %zu byte "
 		    "tag; expected %d and %d", id, idx, cp->nonce.len,
 		    cp->tag.len, KF_NONCE_LEN, KF_TAG_LEN);
+	return 0;
+}
+
+/* Seed backup step 6: chunk next_index onto the target storage. */
+static int
+chunk_write(struct ma *ma, struct ma_req *req, struct ma_job *job,
+    const Kf__ChunkPut *cp, const uint8_t *data)
+{
+	struct frame_header	 h;
+	struct ma_stream	*st = &job->st[cp->index % job->streams];
+	unsigned long long	 id = cp->job, idx = cp->index;
+	int			 e;
 
 	memset(&h, 0, sizeof(h));
 	h.flags = cp->last ? CONTAINER_FLAG_LAST : 0;
@@ -289,9 +379,11 @@ store_put(struct ma *ma, struct ma_req *req)
 		return abort_fail(req, job, KF__KF_ERR__ERR_INTERNAL,
 		    "job %llu: the stream digest failed", id);
 	job->next_index++;
-	job->stream_bytes += len;
-	job->unsynced += len;
+	job->stream_bytes += cp->plain_len;
+	job->unsynced += cp->plain_len;
 	job->got_last = cp->last;
+	st->written = cp->index + 1;
+	st->pending++;
 	fault_point("ma.after_chunk", cp->index);
 
 	if (ma->conf->fsync_interval > 0 &&
@@ -306,18 +398,152 @@ store_put(struct ma *ma, struct ma_req *req)
 	}
 	if (ma->conf->delay_us > 0)
 		usleep(ma->conf->delay_us);	/* test only */
+	return 0;
+}
 
-	/*
-	 * Cumulative acknowledgements: every STORE_ACK_EVERY chunks, for
-	 * the last chunk, and whenever nothing else is waiting to be read
-	 * (the client may be waiting for this one).
-	 */
-	if (!cp->last && (cp->index + 1) % STORE_ACK_EVERY != 0 &&
-	    input_waiting(req->sock))
+/* Keep an early chunk, taking the message's body and frame. */
+static int
+chunk_keep(struct ma *ma, struct ma_req *req, struct ma_job *job)
+{
+	const Kf__ChunkPut	*cp = (const Kf__ChunkPut *)req->m->body;
+	struct ma_chunk		*c;
+	unsigned long long	 id = cp->job, idx = cp->index;
+
+	if (job->ro_bytes + cp->plain_len > MA_REORDER_BYTES)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu came early with %llu bytes already "
+		    "waiting for their turn; the MediaAgent keeps at most %u",
+		    id, idx, (unsigned long long)job->ro_bytes,
+		    MA_REORDER_BYTES);
+	if (req->m != &ma->msg || (c = calloc(1, sizeof(*c))) == NULL)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTERNAL,
+		    "job %llu: cannot keep chunk %llu", id, idx);
+	c->cp = (Kf__ChunkPut *)ma->msg.body;
+	zmq_msg_init(&c->payload);
+	zmq_msg_move(&c->payload, &ma->msg.payload);
+	switch (reorder_put(job->ro, job->next_index, cp->index, c)) {
+	case REORDER_KEPT:
+		ma->msg.body = NULL;	/* now the reorder buffer's */
+		ma->msg.has_payload = 0;
+		job->ro_bytes += cp->plain_len;
 		return 0;
-	ack.job = cp->job;
-	ack.index = cp->index;
-	dispatch_reply(req, KF__MSG_TYPE__CHUNK_ACK, &ack.base, NULL, 0);
+	case REORDER_TOO_FAR:
+		zmq_msg_move(&ma->msg.payload, &c->payload);
+		free(c);
+		return abort_fail(req, job, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu came %llu chunks ahead of chunk "
+		    "%llu, beyond the reorder bound of %u streams x %u chunks",
+		    id, idx, idx - (unsigned long long)job->next_index,
+		    (unsigned long long)job->next_index, job->streams,
+		    job->window);
+	default:
+		zmq_msg_move(&ma->msg.payload, &c->payload);
+		free(c);
+		return abort_fail(req, job, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu arrived twice", id, idx);
+	}
+}
+
+/* Write the early chunks whose turn has come. */
+static int
+chunk_flush(struct ma *ma, struct ma_req *req, struct ma_job *job)
+{
+	struct ma_chunk	*c;
+	int		 rc;
+
+	if (job->ro == NULL)
+		return 0;
+	while ((c = reorder_take(job->ro, job->next_index)) != NULL) {
+		job->ro_bytes -= c->cp->plain_len;
+		rc = chunk_write(ma, req, job, c->cp, zmq_msg_data(&c->payload));
+		chunk_release(c);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Cumulative acknowledgements, per stream over its own chunks: every
+ * STORE_ACK_EVERY chunks, for the last chunk, and whenever nothing else
+ * is waiting to be read (the client may be waiting for this one).
+ */
+static void
+send_acks(struct ma_req *req, struct ma_job *job)
+{
+	Kf__ChunkAck		 ack = KF__CHUNK_ACK__INIT;
+	struct ma_stream	*st;
+	uint32_t		 k;
+	int			 idle = -1;
+
+	for (k = 0; k < job->streams; k++) {
+		st = &job->st[k];
+		if (st->pending == 0 || st->peerlen == 0)
+			continue;
+		if (st->pending < STORE_ACK_EVERY && !job->got_last) {
+			if (idle == -1)
+				idle = !input_waiting(req->sock);
+			if (!idle)
+				continue;
+		}
+		ack.job = job->id;
+		ack.index = st->written - 1;
+		if (wire_send(req->sock, st->peer, st->peerlen,
+		    KF__MSG_TYPE__CHUNK_ACK, &ack.base, NULL, 0) == -1)
+			log_warn("job %llu: CHUNK_ACK to stream %u not sent",
+			    (unsigned long long)job->id, k);
+		st->acked = st->written;
+		st->pending = 0;
+	}
+}
+
+/* Seed backup step 6: one chunk of ciphertext onto the target storage. */
+int
+store_put(struct ma *ma, struct ma_req *req)
+{
+	const Kf__ChunkPut	*cp = (const Kf__ChunkPut *)req->m->body;
+	struct ma_job		*job;
+	size_t			 len = 0;
+	unsigned long long	 id = cp->job, idx = cp->index;
+	uint32_t		 k;
+
+	if ((job = owned_stream(ma, req, cp->job, &k)) == NULL)
+		return -1;
+	if (job->got_last || (job->seen_last && cp->index > job->last_index))
+		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
+		    "job %llu: chunk %llu arrived after the last chunk (%llu)",
+		    id, idx, (unsigned long long)job->last_index);
+	if (job->streams == 1 && cp->index != job->next_index)
+		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu is out of order; expected chunk %llu",
+		    id, idx, (unsigned long long)job->next_index);
+	if (cp->index % job->streams != k)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu came on stream %u of %u; it belongs "
+		    "to stream %llu", id, idx, k, job->streams,
+		    idx % job->streams);
+	if (cp->index < job->next_index)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu arrived twice", id, idx);
+	(void)wire_payload(req->m, &len);
+	if (chunk_valid(req, cp, len) == -1)
+		return -1;
+	if (cp->last && job->seen_last)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INVALID,
+		    "job %llu: chunk %llu is flagged last after chunk %llu "
+		    "was", id, idx, (unsigned long long)job->last_index);
+	if (cp->last) {
+		job->seen_last = 1;
+		job->last_index = cp->index;
+	}
+	if (cp->index == job->next_index) {
+		if (chunk_write(ma, req, job, cp,
+		    wire_payload(req->m, &len)) == -1 ||
+		    chunk_flush(ma, req, job) == -1)
+			return -1;
+	} else if (chunk_keep(ma, req, job) == -1)
+		return -1;
+	send_acks(req, job);
 	return 0;
 }
 
@@ -349,11 +575,16 @@ store_close(struct ma *ma, struct ma_req *req)
 	uint8_t			 digest[KF_SHA256_LEN];
 	char			 path[PATH_MAX], tid[32];
 	unsigned long long	 id = sc->job;
+	uint32_t		 k;
 	int			 e;
 
-	if ((job = owned_stream(ma, req, sc->job)) == NULL)
+	if ((job = owned_stream(ma, req, sc->job, &k)) == NULL)
 		return -1;
-	if (!job->got_last)
+	if (job->state != MA_JOB_STREAMING)
+		return dispatch_fail(req, KF__KF_ERR__ERR_STATE,
+		    "job %llu's stream is already closed", id);
+	if (!job->got_last || (job->ro != NULL &&
+	    reorder_count(job->ro) != 0))
 		return abort_fail(req, job, KF__KF_ERR__ERR_INTEGRITY,
 		    "job %llu: STREAM_CLOSE before the chunk flagged last "
 		    "(%llu chunks received)", id,
@@ -385,6 +616,10 @@ store_close(struct ma *ma, struct ma_req *req)
 		    id, job->mount, e ? strerror(e) : "see the MediaAgent log");
 	}
 	container_writer_free(&job->cw);
+	if (job->ro != NULL)
+		log_info("job %llu: %u data streams; at most %zu chunks waited "
+		    "for their turn", id, job->streams, reorder_peak(job->ro));
+	reorder_free(&job->ro);
 	if (container_path(path, sizeof(path), job->mount, job->id, 0, 0) ==
 	    -1)
 		snprintf(path, sizeof(path), "%s", job->mount);

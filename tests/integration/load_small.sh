@@ -5,7 +5,8 @@
 # client) restored again by hand must be the same data set, the SVG must be
 # XML with its two charts, the CSV a header and a row per second, and no
 # load clientd may be left running, after the run and after a Ctrl-C in
-# the middle of one.  Bad flags get a usage error before anything starts.
+# the middle of one.  Bad flags get a usage error before anything starts;
+# a job with --streams 2 runs and restores.
 . "$(dirname "$0")/lib.sh" || exit 1
 kf_setup
 kf_stack
@@ -51,13 +52,6 @@ done
 kf_cli load --jobs 1 --plot "$KF_WORK/no/such/dir/x.svg"
 kf_assert_eq "$KF_RC" 1 "an unwritable --plot fails"
 kf_assert_grep "$KF_ERR" 'no/such/dir/x.svg' "the error names the file"
-# Several data streams per job are refused by CommServe, not silently
-# run as one.
-kf_cli load --jobs 1 --streams 2
-kf_assert_eq "$KF_RC" 1 "keyflow load --streams 2 fails"
-cat "$KF_OUT" "$KF_ERR" >"$KF_WORK/streams.txt"
-kf_assert_grep "$KF_WORK/streams.txt" 'every job as one stream' \
-    "and CommServe says why"
 kf_cli_ok load --help
 kf_assert_grep "$KF_OUT" 'keyflow load \[--clients N\]' "--help shows usage"
 assert_no_clientd "refused runs"
@@ -166,6 +160,18 @@ assert t == sorted(t) and t[-1] <= wall + 0.01, t
 assert int(body[-1][1]) == 10 * 3 * 1024 * 1024, body[-1]
 PY
 	kf_fail "the CSV is not one row per second"
+
+# ---- several data streams per job: a --streams 2 run backs up and
+# restores equal, and CommServe ran its job with two streams
+kf_cli_ok load --jobs 1 --size 3MiB --files 4 --streams 2 --restore --json
+kf_assert_eq "$(kf_json 'j["backups"]["completed"]')" 1 \
+    "--streams 2: backups completed"
+kf_assert_eq "$(kf_json 'j["restores"]["completed"]')" 1 \
+    "--streams 2: restores completed and equal"
+kf_assert_eq "$(kf_json 'j["errors"]')" "{}" "--streams 2: errors by code"
+kf_assert_grep "${KF_LOG[commserve]}" 'started: .*, 2 data streams' \
+    "CommServe ran the load job with 2 streams"
+assert_no_clientd "the --streams 2 run"
 
 # ---- Ctrl-C in the middle: keyflow stops, cleans up, says so
 kf_log "keyflow load, interrupted"
