@@ -81,7 +81,7 @@ kf_cli_ok verify "$bjob"
 hwm=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/${KF_PID[client-local]}/status")
 bound=$((32 * MIB + (4 * WINDOW + 4) * MIB))
 kf_log "clientd peak RSS $((hwm / MIB)) MiB (bound $((bound / MIB)))"
-if ! ldd "$(kf_bin clientd)" | grep -qE 'lib(a|ub|t)san'; then
+if ! kf_sanitized; then
 	[ "$hwm" -le "$bound" ] || kf_fail "clientd peaked at" \
 	    "$((hwm / MIB)) MiB with 4 streams, over $((bound / MIB)) MiB"
 fi
