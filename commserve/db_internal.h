@@ -42,7 +42,13 @@ struct db_arg {
 };
 
 /* A result row, read only through db_col_*. */
-struct db_row;
+/* One row of a result, as a db_row_fn sees it. */
+struct pg_result;
+struct db_row {
+	struct pg_result *res;		/* the whole result (PGresult) */
+	int		 row;		/* which row */
+	struct db	*db;		/* where errors go */
+};
 
 /* Called for each row; -1 stops with DB_ERROR (set db_seterr first). */
 typedef int (*db_row_fn)(struct db *, const struct db_row *, void *ctx);
