@@ -434,10 +434,14 @@ backup_open_stream(struct backup *b, unsigned k)
 	char		 what[128];
 	int		 rc;
 
-	b->ma[k] = wire_socket(j->client->zctx, ZMQ_DEALER,
-	    b->order->mediaagent_endpoint, 0);
+	/* Stream 0 may be the idle connection a job before left (jobs.c). */
+	if (k == 0 && j->ma != NULL)
+		b->ma[0] = j->ma;
+	else
+		b->ma[k] = wire_socket(j->client->zctx, ZMQ_DEALER,
+		    b->order->mediaagent_endpoint, 0);
 	if (k == 0)
-		j->ma = b->ma[0];	/* closed with the job */
+		j->ma = b->ma[0];	/* the job's: kept or closed with it */
 	if (b->ma[k] == NULL)
 		return job_fail(j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot "
 		    "connect to MediaAgent %s", b->order->mediaagent_endpoint);
@@ -564,10 +568,16 @@ fail:
 	if (b != NULL) {
 		/* After the reader: it writes into the sender's slots. */
 		sender_free(&b->snd);
-		/* ma[0] is the job's, closed with it. */
-		for (k = 1; k < CLIENT_STREAMS_MAX; k++)
+		/*
+		 * ma[0] is the job's, kept for the next job after a clean
+		 * end, unless it was one of several streams (it was watched
+		 * by a monitor then, and many-stream jobs are few and big).
+		 */
+		for (k = b->streams > 1 ? 0 : 1; k < CLIENT_STREAMS_MAX; k++)
 			if (b->ma[k] != NULL)
 				zmq_close(b->ma[k]);
+		if (b->streams > 1 && b->ma[0] != NULL)
+			j->ma = NULL;	/* was ma[0], just closed */
 		walk_list_clear(&b->list);
 		free(b->se);
 		free(b->hdr);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "curve.h"
 #include "keyseal.h"
 #include "stream.h"
 #include "wire.h"
@@ -41,6 +42,9 @@
 #define CLIENT_ITER_MIN		1000	/* PBKDF2 iterations accepted */
 #define CLIENT_ITER_MAX		10000000
 #define CLIENT_ERRMSG		512	/* job error sentence */
+#define SOCKPOOL_MAX		CLIENT_MAX_JOBS	/* idle DEALERs kept per peer kind */
+#define SOCKPOOL_IDLE_MS	30000	/* an idle DEALER older is closed */
+#define SOCKPOOL_EP_MAX		256	/* longest endpoint a kept DEALER has */
 
 struct client_conf {
 	const char	*name;		/* client name known to CommServe */
@@ -59,6 +63,20 @@ enum session_state {
 };
 
 struct job;
+
+/* An idle DEALER and the peer it is connected to (sockpool.c). */
+struct sockpool_entry {
+	void		*sock;		/* the DEALER */
+	char		 endpoint[SOCKPOOL_EP_MAX]; /* what it connected to */
+	char		 key[CURVE_Z85_LEN + 1]; /* peer's CURVE key, "" if none */
+	int64_t		 since_ms;	/* when it was handed back */
+};
+
+/* Idle DEALERs finished jobs left open (zeroed: empty), main thread only. */
+struct sockpool {
+	struct sockpool_entry idle[SOCKPOOL_MAX]; /* [0, n) are in use */
+	size_t		 n;		/* entries in idle */
+};
 
 struct client {
 	const struct client_conf *conf;	/* validated configuration */
@@ -165,6 +183,13 @@ void	 session_recv(struct client *);
 void	 session_tick(struct client *);
 int	 session_timeout(const struct client *);
 void	 session_free(struct client *);
+
+/* sockpool.c */
+void	*sockpool_take(struct sockpool *, const char *endpoint,
+	    const char *key);
+void	 sockpool_put(struct sockpool *, void *sock, const char *endpoint,
+	    const char *key);
+void	 sockpool_clear(struct sockpool *);
 
 /* jobs.c */
 void	 jobs_order(struct client *, enum job_kind, struct wire_msg *);

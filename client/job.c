@@ -302,17 +302,25 @@ job_socket_quiet(void *sock)
 	return zmq_poll(&it, 1, 0) == 0 ? 0 : -1;
 }
 
+/* Close *sockp unless keep is set and nothing waits to be read on it. */
+static void
+job_keep_if_quiet(void **sockp, int keep)
+{
+	if (*sockp == NULL || (keep && job_socket_quiet(*sockp) == 0))
+		return;
+	zmq_close(*sockp);
+	*sockp = NULL;
+}
+
 void *
 job_main(void *arg)
 {
 	struct job	*j = arg;
-	int		 rc = -1;
+	int		 rc = -1, clean;
 
-	/* An idle socket a job before left clean, or a new one. */
-	if (j->cs != NULL && job_socket_quiet(j->cs) == -1) {
-		zmq_close(j->cs);
-		j->cs = NULL;
-	}
+	/* Idle sockets a job before left clean, or new ones. */
+	job_keep_if_quiet(&j->cs, 1);
+	job_keep_if_quiet(&j->ma, 1);
 	if (j->cs == NULL)
 		j->cs = wire_socket(j->client->zctx, ZMQ_DEALER,
 		    j->client->conf->commserve, 0);
@@ -328,17 +336,11 @@ job_main(void *arg)
 	else
 		log_info("job %llu: %s completed", (unsigned long long)j->id,
 		    j->kind == JOB_KIND_BACKUP ? "backup" : "restore");
-	if (j->ma != NULL) {
-		zmq_close(j->ma);
-		j->ma = NULL;
-	}
 	/* Left open for the next job only after a clean end (jobs.c). */
-	if (j->cs != NULL && (rc == -1 || j->err != KF__KF_ERR__ERR_NONE ||
-	    atomic_load(&j->client->stopping) ||
-	    job_socket_quiet(j->cs) == -1)) {
-		zmq_close(j->cs);
-		j->cs = NULL;
-	}
+	clean = rc == 0 && j->err == KF__KF_ERR__ERR_NONE &&
+	    !atomic_load(&j->client->stopping);
+	job_keep_if_quiet(&j->cs, clean);
+	job_keep_if_quiet(&j->ma, clean);
 	crypto_wipe(j->keys, JOB_KEYS_LEN);
 	atomic_store(&j->finished, 1);
 	return NULL;

@@ -8,10 +8,11 @@
  * answered JOB_FAILURE at once on the session socket.  At shutdown every
  * running job is told to stop and joined, and waiting orders are failed.
  *
- * A job that ended cleanly leaves its DEALER to CommServe open, with no
- * reply outstanding; the next job starts with it instead of connecting
- * (and, with CURVE, handshaking) anew.  Every message on it still carries
- * its own job id and token, which CommServe checks.
+ * A job that ended cleanly leaves its DEALERs to CommServe and to its
+ * MediaAgent open, with no reply outstanding; the next job to the same
+ * peers starts with them instead of connecting (and, with CURVE,
+ * handshaking) anew (sockpool.c).  Every message on them still carries its
+ * own job id and token, which CommServe and the MediaAgent check.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,21 +26,37 @@
 #include "log.h"
 #include "trace.h"
 
-/* Idle DEALERs to CommServe, kept and used by the main thread only. */
-static void	*idle_cs[CLIENT_MAX_JOBS];
-static size_t	 nidle_cs;
+/* Idle DEALERs to CommServe and MediaAgents, used by the main thread only. */
+static struct sockpool	idle_cs, idle_ma;
 
-/* Keep the DEALER a finished job left open (a clean end), or close it. */
+/* The MediaAgent a job's order names: its data endpoint and CURVE key. */
 static void
-jobs_keep_socket(struct job *j)
+jobs_ma_peer(const struct job *j, const char **endpoint, const char **key)
 {
-	if (j->cs == NULL)
-		return;
-	if (nidle_cs < CLIENT_MAX_JOBS)
-		idle_cs[nidle_cs++] = j->cs;
-	else
-		zmq_close(j->cs);
+	if (j->kind == JOB_KIND_BACKUP) {
+		*endpoint = ((const Kf__BackupOrder *)j->order)->
+		    mediaagent_endpoint;
+		*key = ((const Kf__BackupOrder *)j->order)->mediaagent_key;
+	} else {
+		*endpoint = ((const Kf__RestoreOrder *)j->order)->
+		    mediaagent_endpoint;
+		*key = ((const Kf__RestoreOrder *)j->order)->mediaagent_key;
+	}
+	if (!curve_enabled())
+		*key = NULL;
+}
+
+/* Keep the DEALERs a finished job left open (a clean end) for the next. */
+static void
+jobs_keep_sockets(struct job *j)
+{
+	const char	*ep, *key;
+
+	sockpool_put(&idle_cs, j->cs, j->client->conf->commserve, NULL);
 	j->cs = NULL;
+	jobs_ma_peer(j, &ep, &key);
+	sockpool_put(&idle_ma, j->ma, ep, key);
+	j->ma = NULL;
 }
 
 /* Report a job that never got a thread, on the session socket. */
@@ -66,11 +83,16 @@ static int
 jobs_start(struct job *j)
 {
 	sigset_t	 all, old;
+	const char	*ep, *key;
 	int		 rc;
 
-	/* pthread_create orders the hand-over of an idle socket. */
-	if (j->cs == NULL && nidle_cs > 0)
-		j->cs = idle_cs[--nidle_cs];
+	/* pthread_create orders the hand-over of idle sockets. */
+	if (j->cs == NULL)
+		j->cs = sockpool_take(&idle_cs, j->client->conf->commserve,
+		    NULL);
+	jobs_ma_peer(j, &ep, &key);
+	if (j->ma == NULL)
+		j->ma = sockpool_take(&idle_ma, ep, key);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&j->thread, NULL, job_main, j);
@@ -206,7 +228,7 @@ jobs_reap(struct client *c)
 		if (j == NULL || !atomic_load(&j->finished))
 			continue;
 		pthread_join(j->thread, NULL);
-		jobs_keep_socket(j);
+		jobs_keep_sockets(j);
 		job_free(&c->running[i]);
 	}
 	while (c->npending > 0 && (slot = jobs_slot(c)) >= 0) {
@@ -245,8 +267,8 @@ jobs_shutdown(struct client *c)
 		job_free(&c->pending[i]);
 	}
 	c->npending = 0;
-	while (nidle_cs > 0)
-		zmq_close(idle_cs[--nidle_cs]);
+	sockpool_clear(&idle_cs);
+	sockpool_clear(&idle_ma);
 	/* Give the JOB_FAILURE reports a moment to leave. */
 	if (c->cs != NULL)
 		(void)zmq_setsockopt(c->cs, ZMQ_LINGER, &linger,

@@ -506,8 +506,10 @@ restore_prepare(struct restore *r)
 	if ((r->rw = rw_new(j, restore_verify_only(r->order) ? NULL :
 	    r->order->dest_dir, r->order->overwrite)) == NULL)
 		return -1;
-	j->ma = wire_socket(j->client->zctx, ZMQ_DEALER,
-	    r->order->mediaagent_endpoint, 0);
+	/* The idle connection a job before left (jobs.c), or a new one. */
+	if (j->ma == NULL)
+		j->ma = wire_socket(j->client->zctx, ZMQ_DEALER,
+		    r->order->mediaagent_endpoint, 0);
 	if (j->ma == NULL)
 		return job_fail(j, KF__KF_ERR__ERR_UNAVAILABLE, "cannot "
 		    "connect to MediaAgent %s", r->order->mediaagent_endpoint);
