@@ -104,6 +104,10 @@ job_json(struct json *j, const void *item)
 		json_ku64(j, "stream_bytes", ji->stream_bytes);
 	if (ji->has_chunks)
 		json_ku64(j, "chunks", ji->chunks);
+	if (ji->has_chunk_size)
+		json_ku64(j, "chunk_size", ji->chunk_size);
+	if (ji->has_streams)
+		json_ku64(j, "streams", ji->streams);
 	json_ktime(j, "started", ji->started_us);
 	if (ji->has_ended_us)
 		json_ktime(j, "ended", ji->ended_us);
@@ -366,6 +370,10 @@ cmd_job(struct cli *c, const struct cli_args *a)
 	out_kv("stream bytes", ji->has_stream_bytes ?
 	    out_bytes(ji->stream_bytes, b, sizeof(b)) : NULL);
 	out_kv("chunks", opt_u64(ji->has_chunks, ji->chunks, b, sizeof(b)));
+	out_kv("chunk size", ji->has_chunk_size ?
+	    out_bytes(ji->chunk_size, b, sizeof(b)) : NULL);
+	out_kv("data streams", opt_u64(ji->has_streams, ji->streams, b,
+	    sizeof(b)));
 	out_kv("started", out_time(ji->started_us, b, sizeof(b)));
 	out_kv("ended", out_time(ji->has_ended_us ? ji->ended_us : 0, b,
 	    sizeof(b)));

@@ -163,6 +163,7 @@ backup_start(struct req *r)
 	d.copy_id = pool.copy_id;
 	d.key_set_id = ks.id;
 	d.chunk_size = b->has_chunk_size ? b->chunk_size : KF_CHUNK_DEFAULT;
+	d.streams = b->has_streams ? b->streams : 1;
 	/* The id first: the wrapped DEK's AAD binds it. */
 	if (db_job_next_id(cs->db, &d.id) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "cannot create the job: %s",

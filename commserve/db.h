@@ -149,6 +149,7 @@ struct db_job {
 	uint64_t chunks, stream_bytes;	/* backup container */
 	struct db_blob digest;		/* SHA-256 over chunk tags */
 	uint32_t chunk_size;
+	uint32_t streams;		/* backup: data streams, 1..16 */
 	char	mediaagent[DB_NAME_MAX];	/* (read only) via the pool */
 	int64_t	started_us, ended_us;	/* ended 0 while running */
 	int	error_code;		/* KfErr, 0 = none */

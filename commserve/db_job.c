@@ -34,26 +34,26 @@
 	"coalesce(j.backup_job, 0), j.dek_wrapped, j.files, j.bytes, " \
 	"j.chunks, j.stream_bytes, j.digest, j.chunk_size, m.name, " \
 	DB_US("j.started_at") ", " DB_US("j.ended_at") ", j.error_code, " \
-	"j.error FROM jobs j " \
+	"j.error, j.streams FROM jobs j " \
 	"JOIN clients c ON c.id = j.client_id " \
 	"JOIN storage_pools p ON p.id = j.pool_id " \
 	"JOIN mediaagents m ON m.id = p.mediaagent_id "
-#define JOB_NCOLS	22
+#define JOB_NCOLS	23
 
 static const char sql_job_get[] = JOB_COLS "WHERE j.id = $1";
 static const char sql_job_list[] = JOB_COLS "ORDER BY j.id DESC LIMIT $1";
 static const char sql_job_create[] =
     "INSERT INTO jobs (type, client_id, pool_id, copy_id, key_set_id, "
-    "backup_job, dek_wrapped, chunk_size) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+    "backup_job, dek_wrapped, chunk_size, streams) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
     "RETURNING id, " DB_US("started_at");
 /* A backup takes its id first: the wrapped DEK's AAD binds it. */
 static const char sql_job_next_id[] =
     "SELECT nextval(pg_get_serial_sequence('jobs', 'id'))";
 static const char sql_job_create_id[] =
     "INSERT INTO jobs (id, type, client_id, pool_id, copy_id, key_set_id, "
-    "backup_job, dek_wrapped, chunk_size) "
-    "VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8) "
+    "backup_job, dek_wrapped, chunk_size, streams) "
+    "VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9) "
     "RETURNING id, " DB_US("started_at");
 static const char sql_job_state[] =
     "SELECT type, state FROM jobs WHERE id = $1";
@@ -154,7 +154,8 @@ read_job(struct db *db, const struct db_row *r, void *ctx)
 	    db_col_i64(r, 18, &j->started_us) == -1 ||
 	    db_col_i64(r, 19, &j->ended_us) == -1 ||
 	    db_col_int(r, 20, &j->error_code) == -1 ||
-	    DB_COL_STR(r, 21, j->error) == -1)
+	    DB_COL_STR(r, 21, j->error) == -1 ||
+	    db_col_u32(r, 22, &j->streams) == -1)
 		return -1;
 	return 0;
 }
@@ -193,7 +194,7 @@ db_job_next_id(struct db *db, int64_t *id)
 int
 db_job_create(struct db *db, struct db_job *j)
 {
-	struct db_arg	a[9];
+	struct db_arg	a[10];
 	int64_t		id = j->id;
 
 	db_arg_i64(&a[0], j->type);
@@ -205,9 +206,10 @@ db_job_create(struct db *db, struct db_job *j)
 	if (db_arg_blob(db, &a[6], &j->dek_wrapped, "wrapped DEK"))
 		return DB_ERROR;
 	db_arg_i64(&a[7], j->chunk_size);
-	db_arg_i64(&a[8], id);
+	db_arg_i64(&a[8], j->streams > 0 ? j->streams : 1);
+	db_arg_i64(&a[9], id);
 	if (db_exec_one(db, id > 0 ? sql_job_create_id : sql_job_create,
-	    id > 0 ? 9 : 8, a, 2, read_id_time, j) != DB_OK)
+	    id > 0 ? 10 : 9, a, 2, read_id_time, j) != DB_OK)
 		return DB_ERROR;
 	if (id > 0 && j->id != id) {
 		db_seterr(db, "job %" PRId64 " was stored as %" PRId64, id,

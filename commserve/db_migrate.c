@@ -216,9 +216,17 @@ static const char *const m2_sql[] = {
 	NULL
 };
 
+/* Migration 3: how many data streams (connections) a backup ran on. */
+static const char *const m3_sql[] = {
+	"ALTER TABLE jobs ADD COLUMN streams integer NOT NULL DEFAULT 1"
+	"  CHECK (streams BETWEEN 1 AND 16)",
+	NULL
+};
+
 static const struct migration migrations[] = {
 	{ 1, "initial schema", m1_sql },
 	{ 2, "jobs.discarded_at: containers of failed backups", m2_sql },
+	{ 3, "jobs.streams: a backup's data streams", m3_sql },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -363,6 +363,11 @@ jobs_fill_info(const struct db_job *d, Kf__JobInfo *ji,
 	    KF__JOB_TYPE__JOB_BACKUP;
 	ji->stream_bytes = d->stream_bytes;
 	ji->chunks = d->chunks;
+	if (d->type == KF__JOB_TYPE__JOB_BACKUP && d->chunk_size > 0) {
+		ji->has_chunk_size = ji->has_streams = 1;
+		ji->chunk_size = d->chunk_size;
+		ji->streams = d->streams;
+	}
 	ji->started_us = d->started_us;
 	if (d->ended_us > 0) {
 		ji->has_ended_us = 1;
@@ -403,6 +408,7 @@ jobs_rt_row(const struct job_rt *j, struct db_job *d)
 	snprintf(d->pool, sizeof(d->pool), "%s", j->pool);
 	snprintf(d->mediaagent, sizeof(d->mediaagent), "%s", j->mediaagent);
 	d->chunk_size = j->chunk_size;
+	d->streams = j->streams;
 	d->started_us = j->started_us;
 	return 0;
 }

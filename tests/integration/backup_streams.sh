@@ -45,6 +45,12 @@ kf_backup local pool1 "$src" --streams 4
 bjob=$KF_JOB
 kf_cli_ok --json job "$bjob"
 kf_assert_eq "$(kf_json 'j["state"]')" completed "4-stream backup state"
+kf_assert_eq "$(kf_json 'j["streams"]')" 4 "the job records its 4 streams"
+kf_assert_eq "$(kf_json 'j["chunk_size"]')" 1048576 "the job's chunk size"
+kf_cli_ok job "$bjob"
+kf_assert_grep "$KF_OUT" '^data streams: +4$' "keyflow job shows 4 streams"
+kf_assert_eq "$(kf_psql -d "$KF_DB" -At -c "SELECT streams FROM jobs WHERE id = $bjob")" 4 \
+    "jobs.streams in the database"
 kf_cli_ok --json jobs
 kf_assert_eq "$(kf_json 'len(j)')" $((njobs_before + 1)) \
     "jobs after one 4-stream backup"

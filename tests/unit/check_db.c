@@ -67,8 +67,8 @@ START_TEST(test_migrate)
 	OK(db, db_migrate(db));
 	OK(db, db_migrate(db));
 	OK(db, db_schema_version(db, &version));
-	ck_assert_int_eq(version, 2);
-	ck_assert_int_eq(sql("SELECT count(*) FROM schema_version"), 2);
+	ck_assert_int_eq(version, 3);
+	ck_assert_int_eq(sql("SELECT count(*) FROM schema_version"), 3);
 	ck_assert_int_eq(sql("SELECT count(*) FROM kms_servers WHERE "
 	    "name = 'builtin' AND kind = 'builtin'"), 1);
 	db_close(&db);
