@@ -429,7 +429,12 @@ restore_job_done(struct req *r, struct job_rt *j, const Kf__JobDone *d)
 	    d->files, d->bytes, 0, NULL) != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "cannot record job %lld: %s",
 		    (long long)j->id, db_errmsg(cs->db));
-		jobs_fail(cs, j, KF__KF_ERR__ERR_DB, "cannot record the job");
+		/* The client wrote everything; only the record is missing. */
+		jobs_fail(cs, j, KF__KF_ERR__ERR_DB, "client %s reported all "
+		    "%llu files (%llu bytes) restored into %s, but CommServe "
+		    "could not record the completion in its database",
+		    j->client, (unsigned long long)d->files,
+		    (unsigned long long)d->bytes, j->dest_dir);
 		return;
 	}
 	cs_ok(r);
