@@ -272,7 +272,7 @@ fail:
 static void
 loop(struct ma *ma)
 {
-	zmq_pollitem_t	 items[2];
+	zmq_pollitem_t	 items[3];
 	int64_t		 now, expired = util_mono_ms();
 	int		 timeout;
 
@@ -290,7 +290,9 @@ loop(struct ma *ma)
 		items[0].events = ZMQ_POLLIN;
 		items[1].socket = ma->data;
 		items[1].events = ZMQ_POLLIN;
-		if (zmq_poll(items, 2, timeout) == -1) {
+		items[2].fd = commit_fd(ma);
+		items[2].events = ZMQ_POLLIN;
+		if (zmq_poll(items, 3, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warnx("zmq_poll: %s", zmq_strerror(errno));
@@ -300,6 +302,8 @@ loop(struct ma *ma)
 			dispatch_socket(ma, MA_FROM_CS);
 		if (items[1].revents & ZMQ_POLLIN)
 			dispatch_socket(ma, MA_FROM_CLIENT);
+		if (items[2].revents & ZMQ_POLLIN)
+			commit_finish(ma);
 	}
 }
 
@@ -344,6 +348,8 @@ main(int argc, char **argv)
 		fatalx("cannot set up trace events");
 	if ((ma.data = data_socket(ma.zctx, conf.listen)) == NULL)
 		fatalx("cannot serve clients on %s", conf.listen);
+	if (commit_start(&ma) == -1)
+		fatalx("cannot start the committer threads");
 	if (session_start(&ma) == -1)
 		fatalx("cannot connect to CommServe at %s", conf.commserve);
 	log_info("mediaagent %s listening on %s, root %s; waiting for "
@@ -352,6 +358,8 @@ main(int argc, char **argv)
 
 	loop(&ma);
 
+	/* Commits under way end first: a client may be told its job is safe. */
+	commit_stop(&ma);
 	log_info("stopping: forgetting %zu jobs; open partial containers "
 	    "are removed", ma.njobs);
 	session_stop(&ma);

@@ -13,6 +13,7 @@
 #ifndef KF_MEDIAAGENT_H
 #define KF_MEDIAAGENT_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,7 @@
 #define MA_DONE_IDLE_MS		(60 * 1000)	/* restore after its last chunk */
 #define MA_HELLO_RETRY_MS	3000	/* resend HELLO without a WELCOME */
 #define MA_HEARTBEAT_MS		1000	/* when WELCOME names none */
+#define MA_COMMITTERS		4	/* threads committing containers */
 
 struct ma_conf {
 	const char	*name;		/* MediaAgent name, unique per CommServe */
@@ -68,6 +70,7 @@ enum ma_job_state {
 	MA_JOB_FAILED,			/* backup: stream aborted (reason kept) */
 	MA_JOB_SERVING,			/* restore: container open for reads */
 	MA_JOB_SERVED,			/* restore: last chunk sent */
+	MA_JOB_COMMITTING,		/* backup: a committer has its container */
 	MA_JOB_COMMITTED		/* backup: committed, CommServe may still discard */
 };
 
@@ -97,6 +100,7 @@ struct ma_job {
 	struct container_reader *cr;	/* restore: opened on the first read */
 	uint64_t	 sent;		/* restore: chunks sent to the client */
 	uint64_t	 prefetched;	/* restore: chunks read ahead up to */
+	int		 discard_pending; /* backup: discarded while committing */
 };
 
 struct ma {
@@ -117,6 +121,10 @@ struct ma {
 	uint8_t		*rbuf;		/* restore: copy-send buffer, KF_CHUNK_MAX */
 	struct pool	*sendbufs;	/* restore: zero-copy buffers, KF_CHUNK_MAX */
 	struct wire_msg	 msg;		/* the message being handled */
+	struct queue	*commit_todo;	/* commits for the committers */
+	struct queue	*commit_done;	/* their results, for the event loop */
+	pthread_t	 committers[MA_COMMITTERS]; /* commit.c's threads */
+	size_t		 ncommitters;	/* of them running */
 };
 
 /* Where a message arrived: which handlers may run and who gets the answer. */
@@ -132,6 +140,14 @@ struct ma_req {
 	kf_err_t	 code;		/* set by dispatch_fail */
 	char		 err[512];	/* the sentence for ERROR */
 };
+
+/* commit.c */
+int	 commit_start(struct ma *);
+int	 commit_fd(const struct ma *);
+int	 commit_submit(struct ma *, struct ma_job *, const struct wire_msg *,
+	    const uint8_t digest[KF_SHA256_LEN]);
+void	 commit_finish(struct ma *);
+void	 commit_stop(struct ma *);
 
 /* dispatch.c */
 void	 dispatch_socket(struct ma *, enum ma_from);
@@ -152,6 +168,7 @@ int	 session_error(struct ma *, struct ma_req *);
 int	 session_ok(struct ma *, struct ma_req *);
 int	 session_announce(struct ma *, struct ma_req *);
 int	 session_discard(struct ma *, struct ma_req *);
+void	 session_discard_committed(struct ma *, struct ma_job *);
 struct ma_job *session_job(struct ma *, uint64_t id);
 void	 session_forget(struct ma *, struct ma_job *);
 int	 session_token_ok(const struct ma_job *, const ProtobufCBinaryData *);
@@ -161,6 +178,9 @@ void	 session_expire(struct ma *, int64_t now);
 int	 store_open(struct ma *, struct ma_req *);
 int	 store_put(struct ma *, struct ma_req *);
 int	 store_close(struct ma *, struct ma_req *);
+void	 store_committed(struct ma *, struct ma_job *,
+	    struct container_writer **, int rc, int err, const uint8_t *peer,
+	    size_t peerlen, const uint8_t digest[KF_SHA256_LEN]);
 void	 store_abort(struct ma_job *, const char *reason);
 void	 store_release(struct ma_job *);
 

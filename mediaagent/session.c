@@ -420,6 +420,47 @@ session_announce(struct ma *ma, struct ma_req *req)
 	return 0;
 }
 
+/* Drop a job this process knows and any container it left; 0 or -1. */
+static int
+discard_known(struct ma *ma, struct ma_job *job)
+{
+	int	rc = 0;
+
+	if (job->cw != NULL)
+		store_abort(job, "CommServe discarded the job");
+	if (job->type == KF__JOB_TYPE__JOB_BACKUP)
+		rc = quarantine_discard_committed(job->mount, job->id);
+	log_info("job %llu discarded by CommServe",
+	    (unsigned long long)job->id);
+	session_forget(ma, job);
+	return rc;
+}
+
+/*
+ * The discard that came while job's container was being committed, now
+ * that the commit ended: the job goes, and CommServe gets the OK it waits
+ * for (on -1 none: it resends the discard when this MediaAgent registers).
+ */
+void
+session_discard_committed(struct ma *ma, struct ma_job *job)
+{
+	Kf__Ok		 ok = KF__OK__INIT;
+	uint64_t	 id = job->id;
+
+	if (discard_known(ma, job) == -1) {
+		log_warnx("job %llu: cannot remove its container",
+		    (unsigned long long)id);
+		return;
+	}
+	ok.message = "job discarded";
+	ok.has_job = 1;
+	ok.job = id;
+	if (wire_send(ma->cs, NULL, 0, KF__MSG_TYPE__OK, &ok.base, NULL,
+	    0) == -1)
+		log_warn("job %llu: OK for the discard not sent",
+		    (unsigned long long)id);
+}
+
 /*
  * CommServe gave up on a backup: drop the job and any container it left,
  * committed or not.  A job this process no longer knows (it restarted
@@ -438,14 +479,15 @@ session_discard(struct ma *ma, struct ma_req *req)
 	if (r->job == 0)
 		return dispatch_fail(req, KF__KF_ERR__ERR_INVALID,
 		    "job id 0 is not a job");
-	if ((job = session_job(ma, r->job)) != NULL) {
-		if (job->cw != NULL)
-			store_abort(job, "CommServe discarded the job");
-		if (job->type == KF__JOB_TYPE__JOB_BACKUP)
-			rc = quarantine_discard_committed(job->mount, job->id);
-		log_info("job %llu discarded by CommServe",
+	if ((job = session_job(ma, r->job)) != NULL &&
+	    job->state == MA_JOB_COMMITTING) {
+		/* Its container is being committed: discard it after. */
+		log_info("job %llu: discard waits for its commit",
 		    (unsigned long long)job->id);
-		session_forget(ma, job);
+		job->discard_pending = 1;
+		return 0;
+	} else if (job != NULL) {
+		rc = discard_known(ma, job);
 		ok.message = "job discarded";
 	} else if (r->mount_path != NULL) {
 		if (!mount_ok(r->mount_path, r->job))
@@ -486,6 +528,8 @@ session_expire(struct ma *ma, int64_t now)
 	for (i = ma->njobs; i-- > 0; ) {
 		job = ma->jobs[i];
 		idle = now - job->active_ms;
+		if (job->state == MA_JOB_COMMITTING)
+			continue;	/* a committer has it: never idle */
 		switch (job->state) {
 		case MA_JOB_STREAMING:
 		case MA_JOB_FAILED:

@@ -570,13 +570,10 @@ int
 store_close(struct ma *ma, struct ma_req *req)
 {
 	const Kf__StreamClose	*sc = (const Kf__StreamClose *)req->m->body;
-	Kf__StreamClosed	 closed = KF__STREAM_CLOSED__INIT;
 	struct ma_job		*job;
 	uint8_t			 digest[KF_SHA256_LEN];
-	char			 path[PATH_MAX], tid[32];
 	unsigned long long	 id = sc->job;
 	uint32_t		 k;
-	int			 e;
 
 	if ((job = owned_stream(ma, req, sc->job, &k)) == NULL)
 		return -1;
@@ -608,42 +605,95 @@ store_close(struct ma *ma, struct ma_req *req)
 		    "match the chunks the MediaAgent received", id);
 
 	fault_point("ma.before_commit", job->id);
-	errno = 0;
-	if (container_commit(job->cw, job->stream_bytes) == -1) {
-		e = errno;
-		return abort_fail(req, job, io_code(e),
-		    "job %llu: committing the container under %s failed: %s",
-		    id, job->mount, e ? strerror(e) : "see the MediaAgent log");
-	}
-	container_writer_free(&job->cw);
-	if (job->ro != NULL)
-		log_info("job %llu: %u data streams; at most %zu chunks waited "
-		    "for their turn", id, job->streams, reorder_peak(job->ro));
-	reorder_free(&job->ro);
-	if (container_path(path, sizeof(path), job->mount, job->id, 0, 0) ==
-	    -1)
-		snprintf(path, sizeof(path), "%s", job->mount);
-	snprintf(tid, sizeof(tid), "job/%llu", id);
-
-	/* Seed backup step 6: the MediaAgent writes encrypted data. */
-	trace_step(ma->trace, tid, "backup", 6, NULL, job->stream_bytes,
-	    "wrote %llu chunks (%llu bytes of ciphertext) to %s and fsynced",
-	    (unsigned long long)job->next_index,
-	    (unsigned long long)job->stream_bytes, path);
-	log_info("job %llu: committed %llu chunks, %llu bytes to %s", id,
-	    (unsigned long long)job->next_index,
-	    (unsigned long long)job->stream_bytes, path);
-
-	fault_point("ma.after_commit_before_report", job->id);
-	report_committed(ma, job, digest);
-	closed.job = job->id;
-	closed.chunks = job->next_index;
-	closed.digest.data = digest;
-	closed.digest.len = KF_SHA256_LEN;
-	dispatch_reply(req, KF__MSG_TYPE__STREAM_CLOSED, &closed.base, NULL,
-	    0);
-	/* Kept until it expires: CommServe may yet refuse the job. */
-	job->state = MA_JOB_COMMITTED;
+	/* The digest is final; the committer takes the writer (commit.c). */
 	sha256_free(&job->digest);
+	if (commit_submit(ma, job, req->m, digest) == -1)
+		return abort_fail(req, job, KF__KF_ERR__ERR_INTERNAL,
+		    "job %llu: cannot queue the commit", id);
+	job->active_ms = util_mono_ms();
 	return 0;
+}
+
+/* Answer the connection that closed the stream (commit.c's caller). */
+static void
+committed_reply(struct ma *ma, const uint8_t *peer, size_t peerlen,
+    uint32_t type, const ProtobufCMessage *body)
+{
+	struct wire_msg	m;
+	struct ma_req	req;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.peer, peer, peerlen);
+	m.peerlen = peerlen;
+	memset(&req, 0, sizeof(req));
+	req.sock = ma->data;
+	req.m = &m;
+	dispatch_reply(&req, type, body, NULL, 0);
+}
+
+/*
+ * A committer is done with job's container (*cwp, taken): on success the
+ * job is reported to CommServe and the client gets STREAM_CLOSED; on
+ * failure the partial container goes and the client gets the reason.  A
+ * discard that came meanwhile is carried out now.
+ */
+void
+store_committed(struct ma *ma, struct ma_job *job,
+    struct container_writer **cwp, int rc, int err, const uint8_t *peer,
+    size_t peerlen, const uint8_t digest[KF_SHA256_LEN])
+{
+	Kf__StreamClosed	 closed = KF__STREAM_CLOSED__INIT;
+	Kf__Error		 e = KF__ERROR__INIT;
+	char			 path[PATH_MAX], tid[32];
+	unsigned long long	 id = job->id;
+
+	job->cw = *cwp;
+	*cwp = NULL;
+	job->active_ms = util_mono_ms();
+	if (rc == -1) {
+		e.code = io_code(err);
+		snprintf(job->reason, sizeof(job->reason), "job %llu: "
+		    "committing the container under %s failed: %s", id,
+		    job->mount, err ? strerror(err) : "see the MediaAgent log");
+		log_warnx("%s", job->reason);
+		e.message = job->reason;
+		e.has_job = 1;
+		e.job = id;
+		committed_reply(ma, peer, peerlen, KF__MSG_TYPE__ERROR, &e.base);
+		store_abort(job, job->reason);
+	} else {
+		container_writer_free(&job->cw);
+		if (job->ro != NULL)
+			log_info("job %llu: %u data streams; at most %zu "
+			    "chunks waited for their turn", id, job->streams,
+			    reorder_peak(job->ro));
+		reorder_free(&job->ro);
+		if (container_path(path, sizeof(path), job->mount, job->id, 0,
+		    0) == -1)
+			snprintf(path, sizeof(path), "%s", job->mount);
+		snprintf(tid, sizeof(tid), "job/%llu", id);
+
+		/* Seed backup step 6: the MediaAgent writes encrypted data. */
+		trace_step(ma->trace, tid, "backup", 6, NULL,
+		    job->stream_bytes, "wrote %llu chunks (%llu bytes of "
+		    "ciphertext) to %s and fsynced",
+		    (unsigned long long)job->next_index,
+		    (unsigned long long)job->stream_bytes, path);
+		log_info("job %llu: committed %llu chunks, %llu bytes to %s",
+		    id, (unsigned long long)job->next_index,
+		    (unsigned long long)job->stream_bytes, path);
+
+		fault_point("ma.after_commit_before_report", job->id);
+		/* Kept until it expires: CommServe may yet refuse the job. */
+		job->state = MA_JOB_COMMITTED;
+		report_committed(ma, job, digest);
+		closed.job = job->id;
+		closed.chunks = job->next_index;
+		closed.digest.data = (uint8_t *)digest;
+		closed.digest.len = KF_SHA256_LEN;
+		committed_reply(ma, peer, peerlen,
+		    KF__MSG_TYPE__STREAM_CLOSED, &closed.base);
+	}
+	if (job->discard_pending)
+		session_discard_committed(ma, job);
 }
