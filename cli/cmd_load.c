@@ -303,7 +303,11 @@ state_clear(struct load_state *s)
 	for (i = 0; i < s->npaths; i++)
 		free(s->paths[i]);
 	free(s->paths);
-	/* Still open: the run failed before the report; leave no stub. */
+	/*
+	 * A report file still open here means the run failed before the
+	 * report was written: remove the partial file, so that no
+	 * half-written CSV or plot is left behind.
+	 */
 	if (s->csv != NULL) {
 		fclose(s->csv);
 		(void)unlink(s->csv_path);

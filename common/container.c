@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -447,23 +446,6 @@ container_writer_free(struct container_writer **wp)
  * The reader.
  */
 
-static int	rd_fail(char *, size_t, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-
-/* Write a sentence to err; always -1. */
-static int
-rd_fail(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* Read and check the index against the container's size. */
 static int
 index_load(struct container_reader *r, int ifd, const char *ipath,
@@ -476,26 +458,26 @@ index_load(struct container_reader *r, int ifd, const char *ipath,
 	int			 rc = -1;
 
 	if (fstat(ifd, &st) == -1 || !S_ISREG(st.st_mode))
-		return rd_fail(err, cap, "job %llu: the index %s is not a "
+		return util_errf(err, cap, "job %llu: the index %s is not a "
 		    "regular file", job, ipath);
 	if ((uint64_t)st.st_size < CONTAINER_INDEX_HDR ||
 	    ((uint64_t)st.st_size - CONTAINER_INDEX_HDR) % 8 != 0)
-		return rd_fail(err, cap, "job %llu: the index %s has %llu "
+		return util_errf(err, cap, "job %llu: the index %s has %llu "
 		    "bytes, not a header and whole offsets: it is truncated "
 		    "or damaged", job, ipath, (unsigned long long)st.st_size);
 	n = ((uint64_t)st.st_size - CONTAINER_INDEX_HDR) / 8;
 	if (util_pread_all(ifd, hdr, sizeof(hdr), 0) == -1)
-		return rd_fail(err, cap, "job %llu: cannot read the index "
+		return util_errf(err, cap, "job %llu: cannot read the index "
 		    "%s: %s", job, ipath, strerror(errno));
 	if (memcmp(hdr, INDEX_MAGIC, 4) != 0 || be32_get(hdr + 4) != 0)
-		return rd_fail(err, cap, "job %llu: %s is not a keyflow "
+		return util_errf(err, cap, "job %llu: %s is not a keyflow "
 		    "index (bad magic or reserved field)", job, ipath);
 	if (be64_get(hdr + 8) != r->job)
-		return rd_fail(err, cap, "job %llu: the index %s belongs to "
+		return util_errf(err, cap, "job %llu: the index %s belongs to "
 		    "job %llu", job, ipath,
 		    (unsigned long long)be64_get(hdr + 8));
 	if (be64_get(hdr + 16) != n || n == 0 || n > CONTAINER_MAX_CHUNKS)
-		return rd_fail(err, cap, "job %llu: the index %s counts %llu "
+		return util_errf(err, cap, "job %llu: the index %s counts %llu "
 		    "chunks but holds %llu offsets", job, ipath,
 		    (unsigned long long)be64_get(hdr + 16),
 		    (unsigned long long)n);
@@ -503,11 +485,11 @@ index_load(struct container_reader *r, int ifd, const char *ipath,
 	r->stream_bytes = be64_get(hdr + 24);
 	if ((raw = malloc(8 * n)) == NULL ||
 	    (r->offsets = calloc(n, sizeof(*r->offsets))) == NULL) {
-		rd_fail(err, cap, "job %llu: out of memory", job);
+		util_errf(err, cap, "job %llu: out of memory", job);
 		goto fail;
 	}
 	if (util_pread_all(ifd, raw, 8 * n, CONTAINER_INDEX_HDR) == -1) {
-		rd_fail(err, cap, "job %llu: cannot read the index %s: %s",
+		util_errf(err, cap, "job %llu: cannot read the index %s: %s",
 		    job, ipath, strerror(errno));
 		goto fail;
 	}
@@ -519,7 +501,7 @@ index_load(struct container_reader *r, int ifd, const char *ipath,
 		    (gap = r->offsets[i] - r->offsets[i - 1]) <
 		    CONTAINER_FRAME_HDR ||
 		    gap - CONTAINER_FRAME_HDR > KF_CHUNK_MAX) {
-			rd_fail(err, cap, "job %llu: the index puts chunk "
+			util_errf(err, cap, "job %llu: the index puts chunk "
 			    "%llu at offset %llu, which no valid container "
 			    "has: the index is damaged", job,
 			    (unsigned long long)i,
@@ -530,9 +512,9 @@ index_load(struct container_reader *r, int ifd, const char *ipath,
 	if (r->size < r->offsets[n - 1] + CONTAINER_FRAME_HDR ||
 	    r->size - r->offsets[n - 1] - CONTAINER_FRAME_HDR > KF_CHUNK_MAX ||
 	    r->size - CONTAINER_FRAME_HDR * n != r->stream_bytes) {
-		rd_fail(err, cap, "job %llu: the container has %llu bytes but "
-		    "its index describes %llu chunks holding %llu bytes: the "
-		    "container is truncated or damaged", job,
+		util_errf(err, cap, "job %llu: the container has %llu bytes "
+		    "but its index describes %llu chunks holding %llu bytes: "
+		    "the container is truncated or damaged", job,
 		    (unsigned long long)r->size, (unsigned long long)n,
 		    (unsigned long long)r->stream_bytes);
 		goto fail;
@@ -557,13 +539,14 @@ container_open_err(const char *dir, uint64_t job, char *err, size_t errcap)
 
 	if (container_path(cpath, sizeof(cpath), dir, job, 0, 0) == -1 ||
 	    container_path(ipath, sizeof(ipath), dir, job, 0, 1) == -1) {
-		rd_fail(err, errcap, "job %llu: the container path under %s is "
-		    "too long", (unsigned long long)job, dir ? dir : "(null)");
+		util_errf(err, errcap, "job %llu: the container path under "
+		    "%s is too long", (unsigned long long)job,
+		    dir ? dir : "(null)");
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		rd_fail(err, errcap, "job %llu: out of memory",
+		util_errf(err, errcap, "job %llu: out of memory",
 		    (unsigned long long)job);
 		return NULL;
 	}
@@ -571,13 +554,13 @@ container_open_err(const char *dir, uint64_t job, char *err, size_t errcap)
 	if ((r->fd = open(cpath, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    (ifd = open(ipath, O_RDONLY | O_CLOEXEC)) == -1) {
 		e = errno;
-		rd_fail(err, errcap, "job %llu: cannot open %s: %s",
+		util_errf(err, errcap, "job %llu: cannot open %s: %s",
 		    (unsigned long long)job, r->fd == -1 ? cpath : ipath,
 		    strerror(e));
 		goto fail;
 	}
 	if (fstat(r->fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		rd_fail(err, errcap, "job %llu: %s is not a regular file",
+		util_errf(err, errcap, "job %llu: %s is not a regular file",
 		    (unsigned long long)job, cpath);
 		goto fail;
 	}
@@ -678,29 +661,29 @@ frame_check(const struct container_reader *r, uint64_t i,
 
 	end = last ? r->size : r->offsets[i + 1];
 	if (h->job != r->job)
-		return rd_fail(err, errcap, "job %llu chunk %llu: the frame "
+		return util_errf(err, errcap, "job %llu chunk %llu: the frame "
 		    "belongs to job %llu", job, idx,
 		    (unsigned long long)h->job);
 	if (h->index != i)
-		return rd_fail(err, errcap, "job %llu chunk %llu: the frame "
+		return util_errf(err, errcap, "job %llu chunk %llu: the frame "
 		    "says it is chunk %llu: chunks are out of order", job, idx,
 		    (unsigned long long)h->index);
 	if ((h->flags & ~CONTAINER_FLAG_LAST) != 0 ||
 	    ((h->flags & CONTAINER_FLAG_LAST) != 0) != last)
-		return rd_fail(err, errcap, "job %llu chunk %llu: the frame "
+		return util_errf(err, errcap, "job %llu chunk %llu: the frame "
 		    "flags %#x are wrong for chunk %llu of %llu", job, idx,
 		    (unsigned)h->flags, idx + 1,
 		    (unsigned long long)r->chunks);
 	if (h->len > KF_CHUNK_MAX ||
 	    h->len != end - r->offsets[i] - CONTAINER_FRAME_HDR)
-		return rd_fail(err, errcap, "job %llu chunk %llu: the frame "
+		return util_errf(err, errcap, "job %llu chunk %llu: the frame "
 		    "claims %u bytes but the index leaves room for %llu",
 		    job, idx, (unsigned)h->len, (unsigned long long)(end -
 		    r->offsets[i] - CONTAINER_FRAME_HDR));
 	if (h->len > cap)
-		return rd_fail(err, errcap, "job %llu chunk %llu: %u bytes do "
-		    "not fit the %zu byte buffer", job, idx, (unsigned)h->len,
-		    cap);
+		return util_errf(err, errcap, "job %llu chunk %llu: %u bytes "
+		    "do not fit the %zu byte buffer", job, idx,
+		    (unsigned)h->len, cap);
 	return 0;
 }
 
@@ -715,7 +698,7 @@ container_read(struct container_reader *r, uint64_t index,
 	uint32_t		 crc;
 
 	if (index >= r->chunks)
-		return rd_fail(err, errcap, "job %llu has %llu chunks; chunk "
+		return util_errf(err, errcap, "job %llu has %llu chunks; chunk "
 		    "%llu does not exist", job,
 		    (unsigned long long)r->chunks, idx);
 	off = r->offsets[index];
@@ -723,7 +706,7 @@ container_read(struct container_reader *r, uint64_t index,
 	len = (index + 1 == r->chunks ? r->size : r->offsets[index + 1]) -
 	    off - CONTAINER_FRAME_HDR;
 	if (len > cap)
-		return rd_fail(err, errcap, "job %llu chunk %llu: %llu bytes "
+		return util_errf(err, errcap, "job %llu chunk %llu: %llu bytes "
 		    "do not fit the %zu byte buffer", job, idx,
 		    (unsigned long long)len, cap);
 	/* Header and ciphertext in one system call. */
@@ -732,21 +715,21 @@ container_read(struct container_reader *r, uint64_t index,
 	iov[1].iov_base = buf;
 	iov[1].iov_len = (size_t)len;
 	if (preadv_all(r->fd, iov, 2, off) == -1)
-		return rd_fail(err, errcap, "job %llu chunk %llu: cannot read "
-		    "the frame at offset %llu: %s", job, idx,
+		return util_errf(err, errcap, "job %llu chunk %llu: cannot "
+		    "read the frame at offset %llu: %s", job, idx,
 		    (unsigned long long)off, strerror(errno));
 	if (memcmp(raw, FRAME_MAGIC, 4) != 0)
-		return rd_fail(err, errcap, "job %llu chunk %llu: no frame "
+		return util_errf(err, errcap, "job %llu chunk %llu: no frame "
 		    "magic at offset %llu: the container is damaged", job, idx,
 		    (unsigned long long)off);
 	if (container_frame_decode(raw, h) == -1)
-		return rd_fail(err, errcap, "job %llu chunk %llu: the frame "
+		return util_errf(err, errcap, "job %llu chunk %llu: the frame "
 		    "header checksum does not match: the header at offset "
 		    "%llu is damaged", job, idx, (unsigned long long)off);
 	if (frame_check(r, index, h, cap, err, errcap) == -1)
 		return -1;
 	if ((crc = crc32c(0, buf, h->len)) != h->crc)
-		return rd_fail(err, errcap, "job %llu chunk %llu: the "
+		return util_errf(err, errcap, "job %llu chunk %llu: the "
 		    "ciphertext checksum is %08x, the frame says %08x: the "
 		    "data at offset %llu is damaged", job, idx, (unsigned)crc,
 		    (unsigned)h->crc, (unsigned long long)off +

@@ -69,19 +69,19 @@ curve_conf_check(const struct curve_conf *c, char *err, size_t errcap)
 
 	if (c->dir == NULL) {
 		if (c->trust != NULL || c->commserve_key != NULL)
-			return curve_errf(err, errcap, "--curve-trust and "
+			return util_errf(err, errcap, "--curve-trust and "
 			    "--commserve-key need --curve-dir (this "
 			    "process's own CURVE keys)");
 		return 0;
 	}
 	if (c->dir[0] == '\0')
-		return curve_errf(err, errcap, "--curve-dir is empty");
+		return util_errf(err, errcap, "--curve-dir is empty");
 	if (c->serves && c->trust == NULL)
-		return curve_errf(err, errcap, "--curve-dir needs "
+		return util_errf(err, errcap, "--curve-dir needs "
 		    "--curve-trust DIR: the *.pub keys of the peers allowed to connect");
 	if ((c->commserve != NULL || c->events != NULL) &&
 	    c->commserve_key == NULL)
-		return curve_errf(err, errcap, "--curve-dir needs "
+		return util_errf(err, errcap, "--curve-dir needs "
 		    "--commserve-key (CommServe's public key in Z85, or its curve.pub file)");
 	if (c->commserve_key != NULL &&
 	    curve_key_arg(c->commserve_key, key, err, errcap) == -1)
@@ -221,17 +221,17 @@ zap_start(void *zctx, const char *trustdir, char *err, size_t errcap)
 	int		zero = 0, n, rc;
 
 	if ((cv.trust = curve_trust_new(trustdir)) == NULL)
-		return curve_errf(err, errcap, "--curve-trust %s: path too "
+		return util_errf(err, errcap, "--curve-trust %s: path too "
 		    "long or out of memory", trustdir);
 	if ((n = curve_trust_load(cv.trust, 1)) == -1)
-		return curve_errf(err, errcap, "cannot read the CURVE trust "
+		return util_errf(err, errcap, "cannot read the CURVE trust "
 		    "directory %s: %s", trustdir, strerror(errno));
 	if ((cv.zap_sock = zmq_socket(zctx, ZMQ_REP)) == NULL)
-		return curve_errf(err, errcap, "ZAP socket: %s",
+		return util_errf(err, errcap, "ZAP socket: %s",
 		    zmq_strerror(errno));
 	zmq_setsockopt(cv.zap_sock, ZMQ_LINGER, &zero, sizeof(zero));
 	if (zmq_bind(cv.zap_sock, ZAP_ENDPOINT) == -1) {
-		curve_errf(err, errcap, "cannot bind the ZAP handler: %s",
+		util_errf(err, errcap, "cannot bind the ZAP handler: %s",
 		    zmq_strerror(errno));
 		goto fail;
 	}
@@ -241,7 +241,7 @@ zap_start(void *zctx, const char *trustdir, char *err, size_t errcap)
 	rc = pthread_create(&cv.zap, NULL, zap_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		curve_errf(err, errcap, "cannot start the ZAP thread");
+		util_errf(err, errcap, "cannot start the ZAP thread");
 		goto fail;
 	}
 	cv.zap_running = 1;
@@ -279,7 +279,7 @@ curve_setup(const struct curve_conf *c, void *zctx, char *err, size_t errcap)
 			return -1;
 		if (curve_commserve_set(c->commserve, key) == -1 ||
 		    curve_commserve_set(c->events, key) == -1)
-			return curve_errf(err, errcap, "out of memory");
+			return util_errf(err, errcap, "out of memory");
 	}
 	if (c->serves && zap_start(zctx, c->trust, err, errcap) == -1)
 		return -1;

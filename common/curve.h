@@ -34,10 +34,6 @@
 
 /* ---- curve_key.c: key files and the trust decision (no ZeroMQ state) */
 
-/* Format a sentence into err (when not NULL) and return -1. */
-int	curve_errf(char *err, size_t cap, const char *fmt, ...)
-	    __attribute__((format(printf, 3, 4)));
-
 /* 1 if s is exactly one Z85 key (40 characters that decode to 32 bytes). */
 int	curve_z85_valid(const char *s);
 

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +40,6 @@ struct curve_trust {
 	int		 nnoted;	/* how many */
 	struct timespec	 mtime;		/* the directory's, at the last load */
 };
-
-int
-curve_errf(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err != NULL && cap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* The Z85 alphabet (ZeroMQ RFC 32). */
 static const char z85_chars[] =
@@ -141,7 +127,7 @@ write_pub(const char *dir, const char *pub, char *err, size_t errcap)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 	    CURVE_PUB_FILE) >= sizeof(path))
-		return curve_errf(err, errcap, "%s: path too long", dir);
+		return util_errf(err, errcap, "%s: path too long", dir);
 	snprintf(line, sizeof(line), "%s\n", pub);
 	if (util_read_file(path, PUBFILE_MAX, &buf, &len) == 0 &&
 	    len == strlen(line) && memcmp(buf, line, len) == 0) {
@@ -150,7 +136,7 @@ write_pub(const char *dir, const char *pub, char *err, size_t errcap)
 	}
 	free(buf);
 	if (util_write_file_atomic(path, line, strlen(line), 0644) == -1)
-		return curve_errf(err, errcap, "cannot write %s: %s", path,
+		return util_errf(err, errcap, "cannot write %s: %s", path,
 		    strerror(errno));
 	log_info("wrote the CURVE public key to %s", path);
 	return 0;
@@ -165,7 +151,7 @@ create_pair(const char *path, char pub[CURVE_Z85_LEN + 1],
 	int	n, rc;
 
 	if (zmq_curve_keypair(pub, sec) == -1)
-		return curve_errf(err, errcap, "cannot make a CURVE key pair: "
+		return util_errf(err, errcap, "cannot make a CURVE key pair: "
 		    "%s (is libzmq built with libsodium?)",
 		    zmq_strerror(errno));
 	n = snprintf(buf, sizeof(buf), "# keyflow CURVE key pair: keep this "
@@ -174,7 +160,7 @@ create_pair(const char *path, char pub[CURVE_Z85_LEN + 1],
 	rc = util_write_file_atomic(path, buf, (size_t)n, 0600);
 	crypto_wipe(buf, sizeof(buf));
 	if (rc == -1)
-		return curve_errf(err, errcap, "cannot write %s: %s", path,
+		return util_errf(err, errcap, "cannot write %s: %s", path,
 		    strerror(errno));
 	log_info("created a CURVE key pair in %s", path);
 	return 0;
@@ -191,51 +177,51 @@ read_pair(const char *path, char pub[CURVE_Z85_LEN + 1],
 	int		fd, rc = -1;
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return curve_errf(err, errcap, "cannot open %s: %s", path,
+		return util_errf(err, errcap, "cannot open %s: %s", path,
 		    strerror(errno));
 	if (fstat(fd, &st) == -1) {
-		curve_errf(err, errcap, "%s: %s", path, strerror(errno));
+		util_errf(err, errcap, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		curve_errf(err, errcap, "%s is not a regular file", path);
+		util_errf(err, errcap, "%s is not a regular file", path);
 		goto fail;
 	}
 	if (st.st_uid != geteuid()) {
-		curve_errf(err, errcap, "%s belongs to uid %u, not to this "
+		util_errf(err, errcap, "%s belongs to uid %u, not to this "
 		    "process (uid %u): refusing a key file someone else "
 		    "controls", path, (unsigned)st.st_uid,
 		    (unsigned)geteuid());
 		goto fail;
 	}
 	if ((st.st_mode & 077) != 0) {
-		curve_errf(err, errcap, "%s is accessible by group or others "
+		util_errf(err, errcap, "%s is accessible by group or others "
 		    "(mode %04o): the secret key may be known; make a new "
 		    "pair, or chmod 600 it if it never left this machine",
 		    path, (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if ((n = read(fd, buf, sizeof(buf))) == -1) {
-		curve_errf(err, errcap, "cannot read %s: %s", path,
+		util_errf(err, errcap, "cannot read %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
 	if (n > KEYFILE_MAX) {
-		curve_errf(err, errcap, "%s is larger than a key file (%d "
+		util_errf(err, errcap, "%s is larger than a key file (%d "
 		    "bytes)", path, KEYFILE_MAX);
 		goto fail;
 	}
 	buf[n] = '\0';
 	if (memchr(buf, '\0', (size_t)n) != NULL ||
 	    parse_keyfile(buf, pub, sec) == -1) {
-		curve_errf(err, errcap, "%s is not a CURVE key file: it needs "
+		util_errf(err, errcap, "%s is not a CURVE key file: it needs "
 		    "\"public-key = Z85\" and \"secret-key = Z85\" lines of 40 "
 		    "Z85 characters each", path);
 		goto fail;
 	}
 	if (zmq_curve_public(derived, sec) == -1 ||
 	    strcmp(derived, pub) != 0) {
-		curve_errf(err, errcap, "%s: the public key does not belong to "
+		util_errf(err, errcap, "%s: the public key does not belong to "
 		    "the secret key", path);
 		goto fail;
 	}
@@ -256,16 +242,16 @@ curve_keypair_load(const char *dir, int create, char pub[CURVE_Z85_LEN + 1],
 	struct stat	st;
 
 	if (dir == NULL || *dir == '\0')
-		return curve_errf(err, errcap, "no CURVE key directory");
+		return util_errf(err, errcap, "no CURVE key directory");
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 	    CURVE_KEY_FILE) >= sizeof(path))
-		return curve_errf(err, errcap, "%s: path too long", dir);
+		return util_errf(err, errcap, "%s: path too long", dir);
 	if (lstat(path, &st) == -1) {
 		if (errno != ENOENT || !create)
-			return curve_errf(err, errcap, "no CURVE key in %s: %s",
+			return util_errf(err, errcap, "no CURVE key in %s: %s",
 			    path, strerror(errno));
 		if (util_mkdir_p(dir, 0700) == -1)
-			return curve_errf(err, errcap, "cannot create the key "
+			return util_errf(err, errcap, "cannot create the key "
 			    "directory %s: %s", dir, strerror(errno));
 		if (create_pair(path, pub, sec, err, errcap) == -1)
 			return -1;
@@ -310,16 +296,16 @@ curve_key_arg(const char *arg, char out[CURVE_Z85_LEN + 1], char *err,
 	int	 rc;
 
 	if (arg == NULL || *arg == '\0')
-		return curve_errf(err, errcap, "empty CURVE key");
+		return util_errf(err, errcap, "empty CURVE key");
 	if (curve_z85_valid(arg)) {
 		memcpy(out, arg, CURVE_Z85_LEN + 1);
 		return 0;
 	}
 	if (util_read_file(arg, PUBFILE_MAX, &buf, &len) == -1) {
 		if (errno == ENOENT && strlen(arg) == CURVE_Z85_LEN)
-			return curve_errf(err, errcap, "\"%s\" is not a valid "
+			return util_errf(err, errcap, "\"%s\" is not a valid "
 			    "Z85 CURVE key (nor a file)", arg);
-		return curve_errf(err, errcap, "\"%s\" is neither a Z85 key "
+		return util_errf(err, errcap, "\"%s\" is neither a Z85 key "
 		    "(40 characters) nor a readable key file: %s", arg,
 		    strerror(errno));
 	}
@@ -327,7 +313,7 @@ curve_key_arg(const char *arg, char out[CURVE_Z85_LEN + 1], char *err,
 	    -1;
 	free(buf);
 	if (rc == -1)
-		return curve_errf(err, errcap, "%s does not hold a Z85 CURVE "
+		return util_errf(err, errcap, "%s does not hold a Z85 CURVE "
 		    "public key", arg);
 	return 0;
 }

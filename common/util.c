@@ -1,10 +1,12 @@
 /*
- * util.c - time, big-endian integers, file-system helpers and signals.
+ * util.c - time, big-endian integers, file-system helpers, hex decoding,
+ * error sentences into a caller's buffer, and signals.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +251,58 @@ util_human_bytes(uint64_t bytes, char *buf, size_t cap)
 	else
 		snprintf(buf, cap, "%.1f %s", v, units[u]);
 	return buf;
+}
+
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+util_hex_decode(const char *hex, size_t hexlen, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	size_t	i;
+	int	hi, lo;
+
+	*len = 0;
+	if (hexlen % 2 != 0 || hexlen / 2 > cap)
+		return -1;
+	for (i = 0; i < hexlen / 2; i++) {
+		hi = util_hexval((unsigned char)hex[2 * i]);
+		lo = util_hexval((unsigned char)hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = hexlen / 2;
+	return 0;
+}
+
+int
+util_verrf(char *err, size_t cap, const char *fmt, va_list ap)
+{
+	if (err != NULL && cap > 0)
+		vsnprintf(err, cap, fmt, ap);
+	return -1;
+}
+
+int
+util_errf(char *err, size_t cap, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	util_verrf(err, cap, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 static void

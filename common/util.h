@@ -1,9 +1,11 @@
 /*
- * util.h - small helpers: time, big-endian integers, file system.
+ * util.h - small helpers: time, big-endian integers, file system, hex
+ * digits, error sentences into a caller's buffer.
  */
 #ifndef KF_UTIL_H
 #define KF_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,27 @@ int	util_read_file(const char *path, size_t max, uint8_t **buf,
 	    size_t *len);
 /* Format bytes as "12.3 MiB". */
 const char *util_human_bytes(uint64_t bytes, char *buf, size_t cap);
+
+/* The value 0..15 of one hex digit (either case); -1 for any other c. */
+int	util_hexval(int c);
+/*
+ * Decode exactly hexlen hex digits (no prefix, no spaces) into buf, which
+ * holds cap bytes; *len gets hexlen / 2.  -1 (and *len 0) for an odd
+ * length, a non-hex character or more than cap bytes.
+ */
+int	util_hex_decode(const char *hex, size_t hexlen, uint8_t *buf,
+	    size_t cap, size_t *len);
+
+/*
+ * Format a sentence into the caller's err buffer of cap bytes (nothing when
+ * err is NULL or cap 0) and return -1, so that a failing function can
+ * `return util_errf(err, cap, "...", ...);`.
+ */
+int	util_errf(char *err, size_t cap, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* util_errf with a va_list, for wrappers that set more than the text. */
+int	util_verrf(char *err, size_t cap, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
 
 /* Signals: SIGTERM/SIGINT set the flag util_stop; SIGPIPE ignored. */
 extern volatile int util_stop;

@@ -183,11 +183,9 @@ fail_msg(kf_err_t *err, char *errmsg, size_t errcap, kf_err_t code,
 	va_list	ap;
 
 	*err = code;
-	if (errmsg != NULL && errcap > 0) {
-		va_start(ap, fmt);
-		vsnprintf(errmsg, errcap, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	util_verrf(errmsg, errcap, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

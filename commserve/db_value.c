@@ -18,6 +18,7 @@
 
 #include "db.h"
 #include "db_internal.h"
+#include "util.h"
 
 void
 db_arg_null(struct db_arg *a)
@@ -243,25 +244,12 @@ db_col_str(const struct db_row *r, int col, char *buf, size_t cap)
 	return 0;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 db_col_bytes(const struct db_row *r, int col, uint8_t *buf, size_t cap,
     size_t *len)
 {
 	const char	*s;
-	size_t		 slen, n, i;
-	int		 hi, lo;
+	size_t		 slen, n;
 
 	*len = 0;
 	if (col < 0 || col >= PQnfields(r->res)) {
@@ -283,17 +271,11 @@ db_col_bytes(const struct db_row *r, int col, uint8_t *buf, size_t cap,
 		    "%zu its field takes", col_name(r, col), n, cap);
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		hi = hexval(s[2 + 2 * i]);
-		lo = hexval(s[3 + 2 * i]);
-		if (hi < 0 || lo < 0) {
-			db_seterr(r->db, "column \"%s\" is not hex bytea",
-			    col_name(r, col));
-			return -1;
-		}
-		buf[i] = (uint8_t)(hi << 4 | lo);
+	if (util_hex_decode(s + 2, slen - 2, buf, cap, len) == -1) {
+		db_seterr(r->db, "column \"%s\" is not hex bytea",
+		    col_name(r, col));
+		return -1;
 	}
-	*len = n;
 	return 0;
 }
 

@@ -147,18 +147,6 @@ ttlv_dump_string(const struct ttlv *it)
 	return s;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 ttlv_hex_parse(const char *text, uint8_t **buf, size_t *len)
 {
@@ -180,7 +168,7 @@ ttlv_hex_parse(const char *text, uint8_t **buf, size_t *len)
 		if (*s == '|' || *s == ' ' || *s == '\t' || *s == '\n' ||
 		    *s == '\r')
 			continue;
-		if ((v = hexval((unsigned char)*s)) == -1)
+		if ((v = util_hexval((unsigned char)*s)) == -1)
 			goto fail;
 		if (hi == -1)
 			hi = v;

@@ -4,22 +4,20 @@
 #
 # fb_private_pg gives the suite a PostgreSQL cluster of its own
 # (tests/pg.sh), since the shared test cluster serves every suite and must
-# not be stopped; fb_start_kms starts kmsd and registers it as KMS kms1.
-# fb_setup does all of it: the stack, kmsd and pool p1 on KMS kms1.
+# not be stopped.  fb_setup does all of it: the stack, kmsd (lib.sh's
+# kf_start_kmsd, which a suite calls again to restart it) and pool p1 on
+# KMS kms1.
 
 # fb_setup: kf_setup, a private cluster, the stack (CommServe, MediaAgent
 # ma1, client local), kmsd as kms1 and pool p1 on it.  Exits 77 (skip)
 # when kmsd is not built.
 fb_setup() {
-	if [ ! -x "$KF_BIN_DIR/kms/kmsd" ]; then
-		kf_log "SKIP: kmsd is not built"
-		exit 77
-	fi
+	kf_need_kmsd
 	kf_setup
 	fb_private_pg
 	kf_stack
-	fb_start_kms
-	fb_add_kms
+	kf_start_kmsd
+	kf_kms_add kms1
 	kf_cli_ok pool create p1 --mediaagent ma1 --kms kms1
 }
 
@@ -60,31 +58,6 @@ fb_pg_start() {
 	"$FB_PGSH" start "$FB_PGDIR" >/dev/null ||
 	    kf_fail "cannot restart the private cluster"
 	kf_log "PostgreSQL started again"
-}
-
-# fb_start_kms: kmsd on the same address, store and certificates each
-# time (a restart appends to its log: wait for one more "ready").  The
-# first call makes the certificates and picks the address.
-fb_start_kms() {
-	local n=0
-	if [ -z "${FB_KMS_ADDR:-}" ]; then
-		FB_CERTS=$KF_WORK/certs
-		"$KF_SRC_DIR/tests/certs.sh" "$FB_CERTS" >/dev/null ||
-		    kf_fail "tests/certs.sh failed"
-		FB_KMS_ADDR=127.0.0.1:$(kf_free_port)
-	fi
-	[ -z "${KF_LOG[kmsd]:-}" ] || n=$(kf_log_count kmsd '\bready\b')
-	KF_PID[kmsd]=""
-	kf_spawn kmsd kmsd --listen "$FB_KMS_ADDR" --ca "$FB_CERTS/ca.pem" \
-	    --cert "$FB_CERTS/server.pem" --key "$FB_CERTS/server.key" \
-	    --store "$KF_WORK/kms" -v
-	kf_wait_log kmsd '\bready\b' $((n + 1)) 30
-}
-
-# fb_add_kms: register the running kmsd with CommServe as kms1.
-fb_add_kms() {
-	kf_cli_ok kms add kms1 --kmip "$FB_KMS_ADDR" --ca "$FB_CERTS/ca.pem" \
-	    --cert "$FB_CERTS/commserve.pem" --key "$FB_CERTS/commserve.key"
 }
 
 # fb_kill9 LABEL: a real kill -9, reaped, so that the harness does not

@@ -101,6 +101,6 @@ bb_after
 bb_start
 fb_kill9 kmsd
 fb_assert_ended "$BB_JOB" completed ''
-fb_start_kms
+kf_start_kmsd
 fault_restore_equal "$BB_JOB" "$KF_WORK/big"
 bb_after

@@ -201,7 +201,7 @@ a=$(kf_log_count "$CS" 'attempt 1 of 3 failed')
 ( kf_cli restore "$good" --to "$d"; exit $KF_RC ) &
 cli=$!
 kf_wait_log "$CS" 'attempt 1 of 3 failed' $((a + 1)) 20
-fb_start_kms
+kf_start_kmsd
 wait "$cli" || kf_fail "restore across a kmsd restart failed: $(cat "$KF_BOTH")"
 kf_assert_grep "${KF_LOG[$CS]}" 'KMS kms1: connected at attempt [23] of 3'
 kf_treecmp "$src" "$d$src"
@@ -246,7 +246,7 @@ done
 kf_log "restores amid kill -9 of kmsd: $ok whole, $bad failed with ERR_KMS"
 [ "$ok" -ge 2 ] && [ "$bad" -ge 1 ] ||
     kf_fail "the kill did not land during the loop ($ok whole, $bad failed)"
-fb_start_kms
+kf_start_kmsd
 rk_intact
 
 # ---- 8. PostgreSQL stopped in immediate mode while huge.bin is written.

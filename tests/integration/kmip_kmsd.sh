@@ -11,32 +11,12 @@
 . "$(dirname "$0")/lib.sh" || exit 1
 . "$(dirname "$0")/kmip_lib.bash" || exit 1
 
-if [ ! -x "$KF_BIN_DIR/kms/kmsd" ]; then
-	kf_log "SKIP: kmsd is not built"
-	exit 77
-fi
+kf_need_kmsd
 kf_setup
 
-CERTS=$KF_WORK/certs
-"$KF_SRC_DIR/tests/certs.sh" "$CERTS" || kf_fail "tests/certs.sh failed"
-KMS_ADDR=127.0.0.1:$(kf_free_port)
-
+# kmsd traces its steps; a restart keeps its address, store and certificates.
 kms_start() {
-	kf_spawn kmsd kmsd --listen "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-	    --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
-	    --store "$KF_WORK/kms" --events "$KF_EV_EP" -v
-	kf_wait_ready kmsd
-}
-
-# A second start appends to the log: wait for a new "ready" line.
-kms_restart() {
-	local n
-	n=$(kf_log_count kmsd '\bready\b')
-	KF_PID[kmsd]=""
-	kf_spawn kmsd kmsd --listen "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-	    --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
-	    --store "$KF_WORK/kms" --events "$KF_EV_EP" -v
-	kf_wait_log kmsd '\bready\b' $((n + 1)) 30
+	kf_start_kmsd --events "$KF_EV_EP"
 }
 
 kms_stop() {
@@ -47,25 +27,24 @@ kf_stack
 kms_start
 
 # ---- certificates kmsd refuses, each refusal a sentence.
-kf_cli_fails kms add kms1 --kmip "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/rogue.pem" --key "$CERTS/rogue.key"
+kf_cli_fails kms add kms1 --kmip "$KF_KMS_ADDR" --ca "$KF_CERTS/ca.pem" \
+    --cert "$KF_CERTS/rogue.pem" --key "$KF_CERTS/rogue.key"
 kf_assert_grep "$KF_ERR" 'KMS kms1 not added: KMIP server .*: the server refused our client certificate \(.*unknown ca\)' \
     "another CA's certificate: refused, naming the server and why"
-kf_cli_fails kms add kms1 --kmip "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/expired.pem" --key "$CERTS/expired.key"
+kf_cli_fails kms add kms1 --kmip "$KF_KMS_ADDR" --ca "$KF_CERTS/ca.pem" \
+    --cert "$KF_CERTS/expired.pem" --key "$KF_CERTS/expired.key"
 kf_assert_grep "$KF_ERR" 'KMS kms1 not added: KMIP server .*: the server refused our client certificate \(.*certificate expired\)' \
     "an expired certificate: refused, naming the server and why"
-kf_cli_fails kms add kms1 --kmip "localhost:1" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key"
+kf_cli_fails kms add kms1 --kmip "localhost:1" --ca "$KF_CERTS/ca.pem" \
+    --cert "$KF_CERTS/commserve.pem" --key "$KF_CERTS/commserve.key"
 kf_assert_grep "$KF_ERR" 'cannot connect' "nothing listening"
 
-kf_cli_ok kms add kms1 --kmip "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key"
+kf_kms_add kms1
 kf_assert_grep "$KF_OUT" 'KMIP 2\.0; Client Correlation Value sent' \
     "kmsd negotiates KMIP 2.0 and takes the correlation value"
 kf_cli_ok --json kms list
 kf_assert_eq "$(kf_json '[(k["name"], k.get("address"), k.get("send_correlation")) for k in j if k["kind"] == "kmip"]')" \
-    "[('kms1', '$KMS_ADDR', True)]" "kms list shows kmsd"
+    "[('kms1', '$KF_KMS_ADDR', True)]" "kms list shows kmsd"
 
 # ---- seed pool creation on kmsd; kmsd's own steps join the trace.
 kf_cli_ok --json pool create p1 --mediaagent ma1 --kms kms1
@@ -99,5 +78,5 @@ kf_assert_eq "$(kf_json "'$uid' in $(kmip_text restore 2 kms)")" true \
     "kmsd's restore step 2 names the master key"
 
 # ---- kmsd down, and back (its store keeps the key).
-kmip_kms_down kms1 kms_stop kms_restart
+kmip_kms_down kms1 kms_stop kms_start
 kf_roundtrip local p1

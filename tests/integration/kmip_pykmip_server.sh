@@ -24,7 +24,6 @@ PK_DIR=$KF_WORK/pykmip
 PK_PORT=$(kf_free_port)
 PK_PID=""
 PK_LOG=$KF_WORK/logs/pykmip.log
-CERTS=$KF_WORK/certs
 
 # pk_start: PyKMIP's server on PK_PORT, its objects in PK_DIR/db.sqlite
 # (kept across restarts).  It is stopped with SIGINT (on SIGTERM it waits
@@ -35,9 +34,9 @@ pk_start() {
 	[server]
 	hostname=127.0.0.1
 	port=$PK_PORT
-	certificate_path=$CERTS/server.pem
-	key_path=$CERTS/server.key
-	ca_path=$CERTS/ca.pem
+	certificate_path=$KF_CERTS/server.pem
+	key_path=$KF_CERTS/server.key
+	ca_path=$KF_CERTS/ca.pem
 	auth_suite=TLS1.2
 	policy_path=$PK_DIR/policies
 	enable_tls_client_auth=True
@@ -97,7 +96,7 @@ trap pk_exit EXIT
 # with CommServe's certificate (PyKMIP objects belong to the CN that made
 # them).
 pk_client() {
-	"$PY" - "$PK_PORT" "$CERTS" "$1" <<'PY'
+	"$PY" - "$PK_PORT" "$KF_CERTS" "$1" <<'PY'
 import sys
 from kmip.core import enums
 from kmip.pie.client import ProxyKmipClient
@@ -122,42 +121,41 @@ print(v['State'].value.name, v['Cryptographic Algorithm'].value.name,
 }
 
 # ca.pem, server.pem (127.0.0.1), commserve.pem (CN commserve), rogue-ca.pem.
-"$KF_SRC_DIR/tests/certs.sh" "$CERTS" || kf_fail "tests/certs.sh failed"
+kf_certs
 kf_stack
 pk_start
 ADDR=127.0.0.1:$PK_PORT
-KEYS=(--ca "$CERTS/ca.pem" --cert "$CERTS/commserve.pem"
-    --key "$CERTS/commserve.key")
 
 # ---- registering the KMS: refusals first, each with its reason.
 # PyKMIP refuses a request header with a Client Correlation Value, and kms
 # add finds out before storing anything.
-kf_cli_fails kms add pykmip --kmip "$ADDR" "${KEYS[@]}"
+kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$KF_CERTS/ca.pem" \
+    --cert "$KF_CERTS/commserve.pem" --key "$KF_CERTS/commserve.key"
 kf_assert_grep "$KF_ERR" 'no-correlation' \
     "kms add suggests --no-correlation for PyKMIP"
 # An encrypted client key (the seed: "the certificate used must not be
 # encrypted").
-openssl pkey -in "$CERTS/commserve.key" -aes256 -passout pass:secret \
+openssl pkey -in "$KF_CERTS/commserve.key" -aes256 -passout pass:secret \
     -out "$KF_WORK/commserve-enc.key" 2>/dev/null || kf_fail "openssl pkey"
-kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$KF_WORK/commserve-enc.key" \
+kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$KF_CERTS/ca.pem" \
+    --cert "$KF_CERTS/commserve.pem" --key "$KF_WORK/commserve-enc.key" \
     --no-correlation
 kf_assert_grep "$KF_ERR" 'is encrypted' "encrypted key named as such"
 # A CA that did not sign the server's certificate.
-kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$CERTS/rogue-ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key" \
+kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$KF_CERTS/rogue-ca.pem" \
+    --cert "$KF_CERTS/commserve.pem" --key "$KF_CERTS/commserve.key" \
     --no-correlation
 kf_assert_grep "$KF_ERR" 'does not verify' "untrusted server certificate"
 # A file commserved cannot read.
-kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$CERTS/nope.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key" \
+kf_cli_fails kms add pykmip --kmip "$ADDR" --ca "$KF_CERTS/nope.pem" \
+    --cert "$KF_CERTS/commserve.pem" --key "$KF_CERTS/commserve.key" \
     --no-correlation
 kf_assert_grep "$KF_ERR" 'cannot read' "unreadable CA file"
 kf_cli_ok --json kms list
 kf_assert_eq "$(kf_json '[k["name"] for k in j]')" "['builtin']" \
     "no KMS stored by the refused adds"
 
-kf_cli_ok kms add pykmip --kmip "$ADDR" "${KEYS[@]}" --no-correlation
+kf_kms_add pykmip "$ADDR" --no-correlation
 kf_assert_grep "$KF_OUT" 'KMIP 2\.0' "PyKMIP 0.10 negotiates KMIP 2.0"
 kf_cli_ok --json kms list
 kf_assert_eq "$(kf_json '[(k["name"], k.get("address"), k.get("send_correlation")) for k in j if k["kind"] == "kmip"]')" \
@@ -245,8 +243,7 @@ RELAY_PID=$!
 echo "$RELAY_PID $(kf_starttime "$RELAY_PID")" >>"$KF_WORK/pids"
 kf_wait_for 10 "relay ready" "$RELAY_PID" grep -q 'relay ready' \
     "$KF_WORK/logs/relay.log"
-kf_cli_ok kms add pkrelay --kmip "127.0.0.1:$RELAY_PORT" "${KEYS[@]}" \
-    --no-correlation
+kf_kms_add pkrelay "127.0.0.1:$RELAY_PORT" --no-correlation
 kf_cli_fails pool create p3 --mediaagent ma1 --kms pkrelay
 kill "$RELAY_PID" 2>/dev/null || true
 wait "$RELAY_PID" 2>/dev/null || true

@@ -18,16 +18,9 @@
 . "$(dirname "$0")/lib.sh" || exit 1
 . "$(dirname "$0")/fault_lib.bash" || exit 1
 
-if [ ! -x "$KF_BIN_DIR/kms/kmsd" ]; then
-	kf_log "SKIP: kmsd is not built"
-	exit 77
-fi
+kf_need_kmsd
 kf_setup
 
-CERTS=$KF_WORK/certs
-"$KF_SRC_DIR/tests/certs.sh" "$CERTS" >/dev/null ||
-    kf_fail "tests/certs.sh failed"
-KMS_ADDR=127.0.0.1:$(kf_free_port)
 CS=commserve			# the harness label of the running commserved
 
 # kd_start_cs LABEL KEK_CACHE_S: commserved on the suite's endpoints and
@@ -38,18 +31,6 @@ kd_start_cs() {
 	    --db "$KF_DB" --state-dir "$KF_WORK/cs" --kek-cache "$2" -v
 	kf_wait_ready "$1"
 	CS=$1
-}
-
-# kd_start_kms: kmsd on the same address, store and certificates each time
-# (a restart appends to the log, so wait for one more "ready" line).
-kd_start_kms() {
-	local n=0
-	[ -z "${KF_LOG[kmsd]:-}" ] || n=$(kf_log_count kmsd '\bready\b')
-	KF_PID[kmsd]=""
-	kf_spawn kmsd kmsd --listen "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-	    --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
-	    --store "$KF_WORK/kms" -v
-	kf_wait_log kmsd '\bready\b' $((n + 1)) 30
 }
 
 # kd_kill9 LABEL: a real kill -9, reaped, so the harness does not count
@@ -84,9 +65,8 @@ kd_start_cs commserve 300
 kf_start_mediaagent ma1
 kf_add_client local "pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 kf_start_client local "$(kf_pwfile local)"
-kd_start_kms
-kf_cli_ok kms add kms1 --kmip "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key"
+kf_start_kmsd
+kf_kms_add kms1
 kf_cli_ok pool create p1 --mediaagent ma1 --kms kms1
 
 src1=$KF_WORK/src1
@@ -109,7 +89,7 @@ kd_fails_kms "restore with kmsd down"
 kf_assert_grep "$KF_BOTH" 'cannot connect' "the restore says why"
 
 # ---- 2. KEK cache of 1 s: backups need the KMS too.
-kd_start_kms
+kf_start_kmsd
 kf_stop commserve || kf_fail "commserved did not stop cleanly"
 kd_start_cs cs-short 1
 kd_wait_peers
@@ -141,7 +121,7 @@ n=$(kf_log_count "$CS" 'attempt 1 of 3 failed')
 ( kf_cli restore "$job1" --to "$out"; exit $KF_RC ) &
 cli_pid=$!
 kf_wait_log "$CS" 'attempt 1 of 3 failed' $((n + 1)) 20
-kd_start_kms
+kf_start_kmsd
 wait "$cli_pid" || kf_fail "restore across a kmsd restart failed: $(cat "$KF_BOTH")"
 kf_assert_grep "${KF_LOG[$CS]}" 'KMS kms1: connected at attempt [23] of 3'
 kf_treecmp "$src1" "$out$src1"
@@ -168,7 +148,7 @@ kf_wait_for 30 "the first pools of the loop" "" \
 sleep 0.0$((RANDOM % 10))
 kd_kill9 kmsd
 wait "$loop"
-kd_start_kms
+kf_start_kmsd
 kf_cli_ok --json pool list
 kf_json '"\n".join(p["name"] for p in j)' >"$KF_WORK/pools"
 made=$(($(wc -l <"$KF_WORK/pools") - npools))

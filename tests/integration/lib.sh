@@ -45,6 +45,8 @@ KF_DBNAME=""
 KF_PG_BASE=""
 KF_CS_EP=""
 KF_EV_EP=""
+KF_CERTS=""			# kmsd's and CommServe's TLS files (kf_certs)
+KF_KMS_ADDR=""			# kmsd's KMIP address (kf_start_kmsd)
 declare -A KF_PID=()		# daemon name -> PID
 declare -A KF_LOG=()		# daemon name -> log file
 declare -A KF_MA_EP=()		# MediaAgent name -> data endpoint
@@ -435,6 +437,50 @@ kf_start_mediaagent() {
 	kf_spawn "mediaagent-$name" mediaagentd --name "$name" \
 	    --commserve "$KF_CS_EP" --listen "$ep" --root "$(kf_ma_root "$name")" -v
 	kf_wait_ready "mediaagent-$name"
+}
+
+# kf_certs: the TLS certificates of tests/certs.sh (ca.pem, server.pem for
+# 127.0.0.1, commserve.pem, rogue and expired ones) in KF_CERTS, made once.
+kf_certs() {
+	[ -z "${KF_CERTS:-}" ] || return 0
+	KF_CERTS=$KF_WORK/certs
+	"$KF_SRC_DIR/tests/certs.sh" "$KF_CERTS" >/dev/null ||
+	    kf_fail "tests/certs.sh failed"
+}
+
+# kf_need_kmsd: skip the suite (exit 77) when kmsd is not built.
+kf_need_kmsd() {
+	[ ! -x "$KF_BIN_DIR/kms/kmsd" ] || return 0
+	kf_log "SKIP: kmsd is not built"
+	exit 77
+}
+
+# kf_start_kmsd [ARG...]: kmsd (daemon kmsd) on KF_KMS_ADDR with the
+# kf_certs server certificate and its store in $KF_WORK/kms, ARGs added
+# (--events "$KF_EV_EP" to have it trace).  The first call picks the
+# address; a restart keeps address, store and certificates, and since kmsd
+# appends to its log, waits for one more "ready" line.
+kf_start_kmsd() {
+	local n=0
+	kf_certs
+	[ -n "${KF_KMS_ADDR:-}" ] || KF_KMS_ADDR=127.0.0.1:$(kf_free_port)
+	[ -z "${KF_LOG[kmsd]:-}" ] || n=$(kf_log_count kmsd '\bready\b')
+	KF_PID[kmsd]=""
+	kf_spawn kmsd kmsd --listen "$KF_KMS_ADDR" --ca "$KF_CERTS/ca.pem" \
+	    --cert "$KF_CERTS/server.pem" --key "$KF_CERTS/server.key" \
+	    --store "$KF_WORK/kms" "$@" -v
+	kf_wait_for "$KF_READY_TIMEOUT" "kmsd ready" "${KF_PID[kmsd]}" \
+	    kf_log_has kmsd '\bready\b' $((n + 1))
+}
+
+# kf_kms_add NAME [ADDR [ARG...]]: the KMIP server at ADDR (kmsd's by
+# default) registered as KMS NAME, CommServe presenting commserve.pem;
+# ARGs go to `keyflow kms add` (--no-correlation).
+kf_kms_add() {
+	kf_certs
+	kf_cli_ok kms add "$1" --kmip "${2:-$KF_KMS_ADDR}" \
+	    --ca "$KF_CERTS/ca.pem" --cert "$KF_CERTS/commserve.pem" \
+	    --key "$KF_CERTS/commserve.key" "${@:3}"
 }
 
 # kf_pwfile NAME: where kf_add_client keeps NAME's password.

@@ -23,10 +23,7 @@
 . "$(dirname "$0")/lib.sh" || exit 1
 . "$(dirname "$0")/kmip_lib.bash" || exit 1
 
-if [ ! -x "$KF_BIN_DIR/kms/kmsd" ]; then
-	kf_log "SKIP: kmsd is not built"
-	exit 77
-fi
+kf_need_kmsd
 kf_setup
 SCAN=$KF_SRC_DIR/tests/integration/keyscan.py
 KEYS=$KF_WORK/keys
@@ -52,16 +49,8 @@ kf_psql -d "$KF_DB" -c "ALTER DATABASE \"$KF_DBNAME\" SET log_statement = 'all';
 # ---------------------------------------------------------------- the run
 kf_start_commserve
 kf_start_mediaagent ma1
-CERTS=$KF_WORK/certs
-"$KF_SRC_DIR/tests/certs.sh" "$CERTS" >/dev/null ||
-    kf_fail "tests/certs.sh failed"
-KMS_ADDR=127.0.0.1:$(kf_free_port)
-kf_spawn kmsd kmsd --listen "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
-    --store "$KF_WORK/kms" --events "$KF_EV_EP" -v
-kf_wait_ready kmsd
-kf_cli_ok kms add kms1 --kmip "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key"
+kf_start_kmsd --events "$KF_EV_EP"
+kf_kms_add kms1
 kf_cli_ok pool create pk --mediaagent ma1 --kms kms1
 kf_cli_ok pool create pb --mediaagent ma1
 
@@ -165,7 +154,7 @@ done
 secret localkey "$KF_WORK/cs/commserve.key"
 secret kmsd-rootkey "$KF_WORK/kms/root.key"
 for k in commserve server; do
-	openssl pkey -in "$CERTS/$k.key" -outform DER \
+	openssl pkey -in "$KF_CERTS/$k.key" -outform DER \
 	    -out "$KF_WORK/s.tls-$k" 2>/dev/null ||
 	    kf_fail "cannot read the TLS key $k.key"
 	secret "tls-$k" "$KF_WORK/s.tls-$k"

@@ -209,16 +209,8 @@ if [ ! -x "$KF_BIN_DIR/kms/kmsd" ]; then
 	kf_log "kmsd is not built: its master key ids are not tampered with"
 	exit 0
 fi
-CERTS=$KF_WORK/certs
-"$KF_SRC_DIR/tests/certs.sh" "$CERTS" >/dev/null ||
-    kf_fail "tests/certs.sh failed"
-KMS_ADDR=127.0.0.1:$(kf_free_port)
-kf_spawn kmsd kmsd --listen "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
-    --store "$KF_WORK/kms" --events "$KF_EV_EP" -v
-kf_wait_ready kmsd
-kf_cli_ok kms add kms1 --kmip "$KMS_ADDR" --ca "$CERTS/ca.pem" \
-    --cert "$CERTS/commserve.pem" --key "$CERTS/commserve.key"
+kf_start_kmsd --events "$KF_EV_EP"
+kf_kms_add kms1
 kf_cli_ok pool create k1 --mediaagent ma1 --kms kms1
 kf_cli_ok pool create k2 --mediaagent ma1 --kms kms1
 backup D k1

@@ -1,8 +1,8 @@
 /*
  * check_conf.c - unit tests for the small shared helpers: conf.c (numbers
  * and sizes from flags and the environment, endpoints, secret files),
- * util.c (big-endian integers, atomic file writes, human-readable sizes)
- * and seed.c (the seed document's steps as data).
+ * util.c (big-endian integers, atomic file writes, human-readable sizes,
+ * hex digits, error sentences) and seed.c (the seed document's steps as data).
  *
  * A flag or environment value is operator input: every parser is fed the
  * bounds, the overflows and the garbage an operator could type, and must
@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "conf.h"
 #include "seed.h"
 #include "util.h"
@@ -408,6 +409,85 @@ START_TEST(test_human_bytes)
 }
 END_TEST
 
+START_TEST(test_hexval)
+{
+	/* Each neighbour of the digit ranges, and bytes past ASCII. */
+	static const int bad[] = { '/', ':', '@', 'G', '`', 'g', ' ', '\0',
+	    'x', -1, 0x80, 0xb0, 0xc6, 0xe6, 0xff, 0x100, 0x130 };
+	int	c, n = 0;
+	size_t	i;
+
+	for (c = '0'; c <= '9'; c++)
+		ck_assert_int_eq(util_hexval(c), c - '0');
+	for (c = 'a'; c <= 'f'; c++) {
+		ck_assert_int_eq(util_hexval(c), c - 'a' + 10);
+		ck_assert_int_eq(util_hexval(c - 'a' + 'A'), c - 'a' + 10);
+	}
+	for (i = 0; i < NCASES(bad); i++)
+		ck_assert_msg(util_hexval(bad[i]) == -1, "0x%x is a hex digit",
+		    (unsigned)bad[i]);
+	/* Exactly 22 of the 256 byte values are digits. */
+	for (c = 0; c < 256; c++)
+		n += util_hexval(c) != -1;
+	ck_assert_int_eq(n, 22);
+}
+END_TEST
+
+START_TEST(test_hex_decode)
+{
+	uint8_t	b[4];
+	size_t	len = 99;
+
+	ck_assert_int_eq(util_hex_decode("00fF7a", 6, b, sizeof(b), &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(b, "\x00\xff\x7a", 3);
+	/* hexlen bounds the input: what follows is not read. */
+	ck_assert_int_eq(util_hex_decode("a1zz", 2, b, sizeof(b), &len), 0);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(b[0], 0xa1);
+	ck_assert_int_eq(util_hex_decode("", 0, b, 0, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	/* Exactly cap bytes fit; one more does not. */
+	ck_assert_int_eq(util_hex_decode("01020304", 8, b, 4, &len), 0);
+	ck_assert_uint_eq(len, 4);
+	len = 99;
+	ck_assert_int_eq(util_hex_decode("0102030405", 10, b, 4, &len), -1);
+	ck_assert_uint_eq(len, 0);
+	/* Odd length, a bad digit in either half, a space, a NUL. */
+	len = 99;
+	ck_assert_int_eq(util_hex_decode("abc", 3, b, sizeof(b), &len), -1);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(util_hex_decode("0g", 2, b, sizeof(b), &len), -1);
+	ck_assert_int_eq(util_hex_decode("g0", 2, b, sizeof(b), &len), -1);
+	ck_assert_int_eq(util_hex_decode("00 1", 4, b, sizeof(b), &len), -1);
+	ck_assert_int_eq(util_hex_decode("0\0", 2, b, sizeof(b), &len), -1);
+	ck_assert_int_eq(util_hex_decode("\xc3\xa9", 2, b, sizeof(b), &len),
+	    -1);
+	ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+START_TEST(test_errf)
+{
+	char	err[16];
+
+	memset(err, 'x', sizeof(err));
+	ck_assert_int_eq(util_errf(err, sizeof(err), "job %d: %s", 7, "gone"),
+	    -1);
+	ck_assert_str_eq(err, "job 7: gone");
+	/* A long sentence is cut, terminated, inside the buffer. */
+	memset(err, 'x', sizeof(err));
+	ck_assert_int_eq(util_errf(err, 5, "%s", "abcdefgh"), -1);
+	ck_assert_str_eq(err, "abcd");
+	ck_assert_uint_eq((unsigned char)err[5], 'x');
+	/* No buffer, or none of it: still -1, nothing written. */
+	ck_assert_int_eq(util_errf(NULL, 100, "%s", "x"), -1);
+	err[0] = 'q';
+	ck_assert_int_eq(util_errf(err, 0, "%s", "x"), -1);
+	ck_assert_uint_eq((unsigned char)err[0], 'q');
+}
+END_TEST
+
 START_TEST(test_seed_steps)
 {
 	static const struct {
@@ -475,8 +555,6 @@ main(void)
 	Suite	*conf = suite_create("conf"), *util = suite_create("util");
 	Suite	*seed = suite_create("seed");
 	TCase	*tc;
-	SRunner	*sr;
-	int	 failed;
 
 	tc = tcase("Core", 1);
 	tcase_add_test(tc, test_env);
@@ -496,17 +574,13 @@ main(void)
 	tc = tcase("Limits", 0);
 	tcase_add_test(tc, test_be);
 	tcase_add_test(tc, test_human_bytes);
+	tcase_add_test(tc, test_hexval);
+	tcase_add_test(tc, test_hex_decode);
+	tcase_add_test(tc, test_errf);
 	suite_add_tcase(util, tc);
 
 	tc = tcase("Core", 0);
 	tcase_add_test(tc, test_seed_steps);
 	suite_add_tcase(seed, tc);
-
-	sr = srunner_create(conf);
-	srunner_add_suite(sr, util);
-	srunner_add_suite(sr, seed);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(conf, util, seed, NULL);
 }

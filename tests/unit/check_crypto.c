@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "chunk.h"
 #include "crc32c.h"
 #include "crypto.h"
 #include "keyseal.h"
+#include "util.h"
 
 #define TEST_TIMEOUT	120
 
@@ -41,19 +43,13 @@ teardown_keys(void)
 static uint8_t *
 unhex(const char *s, size_t *len)
 {
-	size_t	 n = strlen(s), i;
+	size_t	 n = strlen(s);
 	uint8_t	*b;
-	unsigned int v;
 
-	ck_assert_msg(n % 2 == 0, "odd hex length in \"%s\"", s);
 	b = malloc(n / 2 + 1);
 	ck_assert_ptr_nonnull(b);
-	for (i = 0; i < n / 2; i++) {
-		ck_assert_msg(sscanf(s + 2 * i, "%2x", &v) == 1,
-		    "bad hex in \"%s\"", s);
-		b[i] = (uint8_t)v;
-	}
-	*len = n / 2;
+	ck_assert_msg(util_hex_decode(s, n, b, n / 2, len) == 0,
+	    "bad hex in \"%s\"", s);
 	return b;
 }
 
@@ -770,19 +766,10 @@ main(void)
 	const TTest	*chunk_limits[] = { test_chunk_limits, NULL };
 	const TTest	*crc_core[] = { test_crc32c_sw, test_crc32c_hw, NULL };
 	const TTest	*crc_limits[] = { test_crc32c_limits, NULL };
-	SRunner		*sr;
-	int		 nfail;
-
-	sr = srunner_create(suite("crypto", setup_keys, teardown_keys,
-	    crypto_core, crypto_limits));
-	srunner_add_suite(sr, suite("keyseal", setup_seal, teardown_seal,
-	    seal_core, seal_limits));
-	srunner_add_suite(sr, suite("chunk", setup_seal, teardown_seal,
-	    chunk_core, chunk_limits));
-	srunner_add_suite(sr, suite("crc32c", setup_keys, teardown_keys,
-	    crc_core, crc_limits));
-	srunner_run_all(sr, CK_ENV);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(suite("crypto", setup_keys, teardown_keys,
+	    crypto_core, crypto_limits),
+	    suite("keyseal", setup_seal, teardown_seal, seal_core, seal_limits),
+	    suite("chunk", setup_seal, teardown_seal, chunk_core, chunk_limits),
+	    suite("crc32c", setup_keys, teardown_keys, crc_core, crc_limits),
+	    NULL);
 }

@@ -16,7 +16,9 @@
 
 #include <openssl/evp.h>
 
+#include "check_main.h"
 #include "crypto.h"
+#include "util.h"
 
 #define TEST_TIMEOUT	60
 
@@ -41,15 +43,11 @@ static const char kek_ct[] =
 static size_t
 unhex(const char *s, uint8_t *buf, size_t cap)
 {
-	size_t		n = strlen(s), i;
-	unsigned int	v;
+	size_t	n;
 
-	ck_assert_msg(n % 2 == 0 && n / 2 <= cap, "bad test hex \"%s\"", s);
-	for (i = 0; i < n / 2; i++) {
-		ck_assert_int_eq(sscanf(s + 2 * i, "%2x", &v), 1);
-		buf[i] = (uint8_t)v;
-	}
-	return n / 2;
+	ck_assert_msg(util_hex_decode(s, strlen(s), buf, cap, &n) == 0,
+	    "bad test hex \"%s\"", s);
+	return n;
 }
 
 /* 1 when no byte of buf[0..len) is nonzero. */
@@ -255,8 +253,6 @@ main(void)
 {
 	Suite	*s = suite_create("crypto_cbc");
 	TCase	*core = tcase_create("Core"), *lim = tcase_create("Limits");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_set_timeout(core, TEST_TIMEOUT);
 	tcase_set_timeout(lim, TEST_TIMEOUT);
@@ -270,9 +266,5 @@ main(void)
 	tcase_add_test(lim, gcm_iv_limits);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, lim);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s, NULL);
 }

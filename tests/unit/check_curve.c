@@ -18,6 +18,7 @@
 
 #include <zmq.h>
 
+#include "check_main.h"
 #include "curve.h"
 #include "util.h"
 #include "wire.h"
@@ -527,12 +528,5 @@ curve_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(curve_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(curve_suite(), NULL);
 }

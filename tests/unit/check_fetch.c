@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../client/fetch.c"
+#include "check_main.h"
 
 #define TEST_TIMEOUT	120
 #define BACKUP		41
@@ -421,11 +422,5 @@ fetch_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(fetch_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(fetch_suite(), NULL);
 }

@@ -35,6 +35,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "check_main.h"
 #include "crypto.h"
 #include "kmip/client.h"
 
@@ -363,8 +364,6 @@ main(void)
 {
 	Suite	*s = suite_create("kmip_client");
 	TCase	*core = tcase_create("Core"), *lim = tcase_create("Limits");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(core, setup, teardown);
 	tcase_add_checked_fixture(lim, setup, teardown);
@@ -385,10 +384,6 @@ main(void)
 	tcase_add_test(lim, connection_refused);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, lim);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s, NULL);
 }
 

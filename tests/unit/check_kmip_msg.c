@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "kmip/kmip.h"
 #include "util.h"
 
@@ -752,8 +753,6 @@ main(void)
 {
 	Suite	*s = suite_create("kmip_msg");
 	TCase	*tc;
-	SRunner	*sr;
-	int	 nfail;
 
 	tc = tcase_create("Vectors");
 	tcase_add_test(tc, test_tc_create_destroy);
@@ -772,9 +771,5 @@ main(void)
 	tcase_add_test(tc, test_hostile_batches);
 	tcase_add_test(tc, test_msg_corruption);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s, NULL);
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "kmip/kmip.h"
 
 #define TS		0x5F5E1000	/* gen_pykmip.py's TS */
@@ -619,8 +620,6 @@ main(void)
 {
 	Suite	*s = suite_create("kmip_pykmip");
 	TCase	*tc = tcase_create("Payloads");
-	SRunner	*sr;
-	int	 nfail;
 
 	tcase_add_test(tc, test_payload_crypto);
 	tcase_add_test(tc, test_payload_objects);
@@ -630,9 +629,5 @@ main(void)
 	tcase_add_loop_test(tc, test_pykmip_encoder, 0,
 	    (int)(sizeof(gens) / sizeof(gens[0])));
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s, NULL);
 }

@@ -22,6 +22,7 @@
 #include "../../cli/load_report.c"
 #include "../../cli/load_svg.c"
 #include "../../cli/output.c"
+#include "check_main.h"
 
 #define TEST_TIMEOUT	60
 
@@ -523,12 +524,5 @@ load_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(load_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(load_suite(), NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "../../mediaagent/reorder.c"
+#include "check_main.h"
 
 static int	released;	/* items reorder_free gave back */
 
@@ -132,8 +133,6 @@ main(void)
 {
 	Suite	*s = suite_create("reorder");
 	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_in_order_out);
 	tcase_add_test(tc, test_bound);
@@ -141,9 +140,5 @@ main(void)
 	tcase_add_test(tc, test_free_releases);
 	tcase_add_test(tc, test_bad_cap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s, NULL);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "check_main.h"
 #include "kmip/kmip.h"
 #include "util.h"
 
@@ -750,11 +751,5 @@ ttlv_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ttlv_suite());
-	int	 nfail;
-
-	srunner_run_all(sr, CK_ENV);
-	nfail = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nfail == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(ttlv_suite(), NULL);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "util.h"
 #include "wire.h"
 #include "wire_fixture.h"
@@ -242,11 +243,5 @@ wire_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(wire_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(wire_suite(), NULL);
 }

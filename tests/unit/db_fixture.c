@@ -22,6 +22,7 @@
 
 #include <libpq-fe.h>
 
+#include "check_main.h"
 #include "db.h"
 #include "db_fixture.h"
 
@@ -261,10 +262,9 @@ db_fixture_main(const char *name, const TTest *const *core,
 {
 	const char	*file = getenv("KF_TEST_PG_CONNINFO_FILE");
 	FILE		*f;
-	SRunner		*sr;
 	char		 q[128];
 	size_t		 n;
-	int		 failed;
+	int		 rc;
 
 	prog = name;
 	if (file == NULL || *file == '\0') {
@@ -298,13 +298,10 @@ db_fixture_main(const char *name, const TTest *const *core,
 	    test_db) == -1)
 		return 1;
 
-	sr = srunner_create(make_suite(core, limits));
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = check_run(make_suite(core, limits), NULL);
 
 	(void)snprintf(q, sizeof(q), "DROP DATABASE %s WITH (FORCE)", test_db);
 	if (admin_exec(q) == -1)
-		failed++;
-	return failed == 0 ? 0 : 1;
+		rc = EXIT_FAILURE;
+	return rc;
 }
