@@ -655,12 +655,16 @@ load_run(struct cli *c, const struct load_conf *conf,
 		poll_jobs(&r);
 		/*
 		 * On a grid of whole seconds from the start: a late sample
-		 * does not push the later ones back, so there is one row per
-		 * second of the run.
+		 * does not push the later ones back.  If this loop was held
+		 * up past several grid points (a stalled CommServe, a loaded
+		 * machine), one row covers them: its rates are over its own
+		 * interval, and no burst of rows a few ms apart follows.
 		 */
-		if (util_mono_ms() >= r.next_ms) {
-			sample(&r, util_mono_ms(), 0);
-			r.next_ms += SAMPLE_MS;
+		now = util_mono_ms();
+		if (now >= r.next_ms) {
+			sample(&r, now, 0);
+			while (r.next_ms <= now)
+				r.next_ms += SAMPLE_MS;
 		}
 	}
 	res->unfinished = running(&r);
