@@ -182,6 +182,9 @@ const char *load_step_name(enum load_step);
 const char *load_role_name(enum load_role);
 int	load_proc_parse_stat(const char *buf, uint64_t *ticks);
 int	load_proc_parse_rss(const char *status, uint64_t *rss_kb);
+int	load_ep_match(const char *v, const char *ep);
+int	load_list_names(const char *buf, size_t len, const char *ep,
+	    const char *next_of, char *out, size_t cap);
 int	load_daemons_find(const char *cs_endpoint, struct load_daemon *,
 	    int max);
 void	load_daemons_sample(struct load_daemon *, int n, double dt_s,

@@ -316,8 +316,8 @@ ep_port(const char *ep)
 }
 
 /* v names endpoint ep: the same, or tcp:// with the same port. */
-static int
-ep_match(const char *v, const char *ep)
+int
+load_ep_match(const char *v, const char *ep)
 {
 	const char	*a, *b;
 
@@ -333,8 +333,8 @@ ep_match(const char *v, const char *ep)
  * "--flag=VALUE" and "NAME=VALUE" are matched on VALUE.  With next_of set,
  * the value after that flag (or of that variable) is copied to out.
  */
-static int
-list_names(const char *buf, size_t len, const char *ep, const char *next_of,
+int
+load_list_names(const char *buf, size_t len, const char *ep, const char *next_of,
     char *out, size_t cap)
 {
 	const char	*p = buf, *v, *prev = NULL;
@@ -344,7 +344,7 @@ list_names(const char *buf, size_t len, const char *ep, const char *next_of,
 	while (p < buf + len) {
 		v = strchr(p, '=');
 		v = v != NULL ? v + 1 : p;
-		if (ep != NULL && (ep_match(p, ep) || ep_match(v, ep)))
+		if (ep != NULL && (load_ep_match(p, ep) || load_ep_match(v, ep)))
 			hit = 1;
 		if (next_of != NULL && out != NULL) {
 			if (prev != NULL && strcmp(prev, next_of) == 0)
@@ -373,9 +373,9 @@ proc_names(pid_t pid, const char *ep, char *events, size_t cap)
 	if ((buf = malloc(PROC_READ_MAX)) == NULL)
 		return 0;
 	if ((n = proc_read(pid, "cmdline", buf, PROC_READ_MAX)) > 0)
-		hit |= list_names(buf, n, ep, "--events", flag, sizeof(flag));
+		hit |= load_list_names(buf, n, ep, "--events", flag, sizeof(flag));
 	if ((n = proc_read(pid, "environ", buf, PROC_READ_MAX)) > 0)
-		hit |= list_names(buf, n, ep, "KEYFLOW_CS_EVENTS", env,
+		hit |= load_list_names(buf, n, ep, "KEYFLOW_CS_EVENTS", env,
 		    sizeof(env));
 	free(buf);
 	if (hit && events != NULL)

@@ -12,7 +12,7 @@
  * drain and is reported with the MediaAgent's sentence; and (Limits) a
  * chunk out of order, a chunk of the wrong length, and a shutdown.
  *
- * fetch.c is compiled into this test (clientd's objects are not a library).
+ * fetch.c comes from client_core, the library clientd is linked from.
  */
 #include <check.h>
 #include <stdio.h>
@@ -20,7 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../client/fetch.c"
+#include "chunk.h"
+#include "client.h"
 #include "check_main.h"
 
 #define TEST_TIMEOUT	120

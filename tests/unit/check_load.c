@@ -4,9 +4,8 @@
  * parsing, errors by code, and the shape of the CSV time series, the JSON
  * report and the SVG chart.
  *
- * The load sources live in cli/ and are not a library: they are compiled
- * into this test directly (with output.c for the JSON writer and tables),
- * so the test sees exactly the code keyflow runs.  The CSV and SVG are
+ * The load sources come from cli_core, the library keyflow is linked
+ * from, so the test runs exactly the code keyflow runs.  The CSV and SVG are
  * written to memory (open_memstream) and checked for what a reader relies
  * on: a header and one row per sample with the header's column count; two
  * charts with the ids "throughput" and "latency", balanced elements, and
@@ -17,11 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "../../cli/load_stats.c"
-#include "../../cli/load_report.c"
-#include "../../cli/load_svg.c"
-#include "../../cli/output.c"
+#include "cli.h"
+#include "load.h"
 #include "check_main.h"
 
 #define TEST_TIMEOUT	60
@@ -220,25 +218,25 @@ START_TEST(endpoints)
 	    "127.0.0.1:9401\0KEYFLOW_CS_LISTEN=tcp://0.0.0.0:9400";
 	char	ev[64];
 
-	ck_assert(ep_match("tcp://127.0.0.1:8400", "tcp://127.0.0.1:8400"));
-	ck_assert(ep_match("tcp://*:8400", "tcp://127.0.0.1:8400"));
-	ck_assert(!ep_match("tcp://127.0.0.1:84001", "tcp://127.0.0.1:8400"));
-	ck_assert(!ep_match("tcp://127.0.0.1:840", "tcp://127.0.0.1:8400"));
-	ck_assert(!ep_match("127.0.0.1:8400", "tcp://127.0.0.1:8400"));
-	ck_assert(!ep_match("tcp://h:", "tcp://h:"  "1"));
-	ck_assert(ep_match("ipc:///run/cs", "ipc:///run/cs"));
-	ck_assert(!ep_match("ipc:///run/cs2", "ipc:///run/cs"));
+	ck_assert(load_ep_match("tcp://127.0.0.1:8400", "tcp://127.0.0.1:8400"));
+	ck_assert(load_ep_match("tcp://*:8400", "tcp://127.0.0.1:8400"));
+	ck_assert(!load_ep_match("tcp://127.0.0.1:84001", "tcp://127.0.0.1:8400"));
+	ck_assert(!load_ep_match("tcp://127.0.0.1:840", "tcp://127.0.0.1:8400"));
+	ck_assert(!load_ep_match("127.0.0.1:8400", "tcp://127.0.0.1:8400"));
+	ck_assert(!load_ep_match("tcp://h:", "tcp://h:"  "1"));
+	ck_assert(load_ep_match("ipc:///run/cs", "ipc:///run/cs"));
+	ck_assert(!load_ep_match("ipc:///run/cs2", "ipc:///run/cs"));
 
 	ev[0] = '\0';
-	ck_assert(list_names(argv1, sizeof(argv1), "tcp://127.0.0.1:8400",
+	ck_assert(load_list_names(argv1, sizeof(argv1), "tcp://127.0.0.1:8400",
 	    "--events", ev, sizeof(ev)));
 	ck_assert_str_eq(ev, "tcp://127.0.0.1:8401");
-	ck_assert(!list_names(argv1, sizeof(argv1), "tcp://127.0.0.1:8402",
+	ck_assert(!load_list_names(argv1, sizeof(argv1), "tcp://127.0.0.1:8402",
 	    NULL, NULL, 0));
-	ck_assert(list_names(argv2, sizeof(argv2), "tcp://127.0.0.1:8400",
+	ck_assert(load_list_names(argv2, sizeof(argv2), "tcp://127.0.0.1:8400",
 	    NULL, NULL, 0));
 	ev[0] = '\0';
-	ck_assert(list_names(env, sizeof(env), "tcp://127.0.0.1:9400",
+	ck_assert(load_list_names(env, sizeof(env), "tcp://127.0.0.1:9400",
 	    "KEYFLOW_CS_EVENTS", ev, sizeof(ev)));
 	ck_assert_str_eq(ev, "tcp://127.0.0.1:9401");
 }

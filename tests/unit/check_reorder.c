@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../mediaagent/reorder.c"
+#include "reorder.h"
 #include "check_main.h"
 
 static int	released;	/* items reorder_free gave back */
