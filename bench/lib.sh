@@ -6,7 +6,8 @@
 # Sourced, never run.  Everything a bench keeps between its runs lives in
 # $BENCH_DIR (KF_BENCH_DIR, default /var/tmp/keyflow-bench):
 #   limits.env     the machine's limits, written by bench/limits
-#   results.env    keyflow's figures, written by bench/backup
+#   results.env    keyflow's figures, written by bench/backup (KF_*),
+#                  bench/memory (MEMORY_*) and bench/control (CONTROL_*)
 #   data/          the data sets, made once per (size, files, seed)
 #   work/          restore targets and repositories, emptied after use
 # Each .env file is shell-readable KEY=VALUE lines, so one bench computes its
@@ -151,6 +152,17 @@ bench_env_put() {
 	tmp=$(mktemp "$f.XXXXXX")
 	{ [ -r "$f" ] && grep -v "^$2=" "$f" || true; } >"$tmp"
 	printf '%s=%s\n' "$2" "$3" >>"$tmp"
+	mv "$tmp" "$f"
+}
+
+# bench_env_drop FILE REGEX: remove the lines whose key matches REGEX
+# (an extended regular expression anchored at the key's start), so a bench
+# can forget its own old figures and keep every other bench's.
+bench_env_drop() {
+	local f=$1 tmp
+	[ -e "$f" ] || return 0
+	tmp=$(mktemp "$f.XXXXXX")
+	grep -Ev "^($2)" "$f" >"$tmp" || true
 	mv "$tmp" "$f"
 }
 
@@ -324,6 +336,18 @@ bench_stack_down() {
 	BENCH_STACK=""
 }
 
+# bench_stack_logs: the last lines of each of the stack's logs, on stderr
+# (for a bench that failed).
+bench_stack_logs() {
+	local f
+	[ -n "$BENCH_STACK" ] || return 0
+	for f in "$BENCH_STACK"/logs/*.log; do
+		[ -e "$f" ] || continue
+		printf '\n---- %s, last 15 lines ----\n' "${f##*/}" >&2
+		tail -n 15 "$f" >&2
+	done
+}
+
 # bench_stack_pid NAME: the PID of a daemon the stack runs (commserve,
 # kmsd, mediaagent-ma1, client-local).
 bench_stack_pid() {
@@ -371,6 +395,29 @@ bench_cpu_snapshot() {
 	printf 'postgres=%s\n' "$(bench_cpu_ticks $(bench_pg_pids))"
 }
 
+# bench_label NAME: the program behind a stack actor's name (client-local
+# is clientd, mediaagent-ma1 mediaagentd, commserve commserved).
+bench_label() {
+	case "$1" in
+	client-*) echo clientd ;;
+	mediaagent-*) echo mediaagentd ;;
+	commserve) echo commserved ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# bench_job_seconds JOB: a completed job's own run time, CommServe's start
+# to its commit (without the CLI's start and its polling interval, up to
+# 250 ms), 3 decimals; fails when the job did not complete.
+bench_job_seconds() {
+	keyflow --json job "$1" | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+if j.get("state") != "completed":
+    sys.exit("job %s is %s, not completed" % (j.get("id"), j.get("state")))
+print("%.3f" % ((j["ended_us"] - j["started_us"]) / 1e6))'
+}
+
 # bench_cpu_report BEFORE AFTER WALL: one line of CPU seconds per actor
 # over a step of WALL seconds ("clientd 2.31s (95%)").
 bench_cpu_report() {
@@ -379,12 +426,7 @@ bench_cpu_report() {
 	for n in client-local mediaagent-ma1 commserve kmsd postgres; do
 		b=$(bench_field "$1" "$n") || b=0
 		a=$(bench_field "$2" "$n") || a=0
-		case "$n" in
-		client-local) label=clientd ;;
-		mediaagent-ma1) label=mediaagentd ;;
-		commserve) label=commserved ;;
-		*) label=$n ;;
-		esac
+		label=$(bench_label "$n")
 		out+=$(awk -v d=$((a - b)) -v hz="$hz" -v w="$3" -v l="$label" \
 		    'BEGIN { printf "%s %.2fs (%.0f%%)  ", l, d / hz,
 		    (w > 0 ? 100 * d / hz / w : 0) }')
@@ -402,8 +444,9 @@ bench_row() {
 	printf '\n'
 }
 
+# bench_rule [WIDTH]: a line of WIDTH (93) dashes under or over a table.
 bench_rule() {
-	printf '%093d\n' 0 | tr 0 -
+	printf '%0*d\n' "${1:-93}" 0 | tr 0 -
 }
 
 # bench_header TITLE...: what, where and when, above a table.

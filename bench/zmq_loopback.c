@@ -5,17 +5,22 @@
  * (default 1 MiB) to a ROUTER, which answers each with a small
  * acknowledgement; at most WINDOW (default 8) messages are unacknowledged.
  * Both ends are threads of this one process, on tcp://127.0.0.1 with a
- * port the kernel picks.
+ * port the kernel picks; each end has a ZeroMQ context (and so an I/O
+ * thread) of its own, as two daemons do.
  *
- *   kf-zmqbench [-d] [-m MSGSIZE] [-s TOTAL] [-w WINDOW]
+ *   kf-zmqbench [-c | --curve] [-d] [-m MSGSIZE] [-s TOTAL] [-w WINDOW]
  *
- * keyflow's daemons raise glibc's mmap threshold so a 1 MiB buffer is not
- * mapped and unmapped for every message; this tool does the same unless
- * -d (default malloc) is given.  It prints "bytes=N seconds=S mbps=R"
- * (R in 10^6 bytes per second).
+ * With -c (--curve) the link runs over CURVE, as keyflow's links do by
+ * default: a fresh key pair per end (zmq_curve_keypair), the ROUTER as the
+ * CURVE server, so every byte is encrypted and authenticated by libzmq's
+ * I/O threads.  keyflow's daemons raise glibc's mmap threshold so a 1 MiB
+ * buffer is not mapped and unmapped for every message; this tool does the
+ * same unless -d (default malloc) is given.  It prints
+ * "bytes=N seconds=S mbps=R" (R in 10^6 bytes per second).
  */
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -29,7 +34,7 @@
 #include "tool.h"
 
 struct bench {
-	void		*zctx;		/* the one ZeroMQ context */
+	void		*zctx;		/* the ROUTER end's ZeroMQ context */
 	void		*router;	/* bound by main, used by the thread */
 	char		 ep[256];	/* the ROUTER's bound endpoint */
 	size_t		 msgsize;	/* payload bytes per message */
@@ -39,12 +44,45 @@ struct bench {
 	int		 rc;		/* receiver's result, 0 or -1 */
 };
 
+/* A CURVE key pair, Z85 text. */
+struct keypair {
+	char		 pub[41];	/* public key */
+	char		 sec[41];	/* secret key */
+};
+
 static void
 set_linger(void *s)
 {
 	int	zero = 0;
 
 	(void)zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+}
+
+/*
+ * CURVE on both sockets, before bind and connect: the ROUTER is the server
+ * with its secret key; the DEALER knows the server's public key and has a
+ * key pair of its own.  Any error ends the tool.
+ */
+static void
+set_curve(void *router, void *dealer)
+{
+	struct keypair	 srv, cli;
+	int		 one = 1;
+
+	if (!zmq_has("curve"))
+		errx(1, "this libzmq was built without CURVE");
+	if (zmq_curve_keypair(srv.pub, srv.sec) == -1 ||
+	    zmq_curve_keypair(cli.pub, cli.sec) == -1)
+		errx(1, "zmq_curve_keypair: %s", zmq_strerror(errno));
+	if (zmq_setsockopt(router, ZMQ_CURVE_SERVER, &one, sizeof(one)) ==
+	    -1 || zmq_setsockopt(router, ZMQ_CURVE_SECRETKEY, srv.sec, 40) ==
+	    -1 || zmq_setsockopt(dealer, ZMQ_CURVE_SERVERKEY, srv.pub, 40) ==
+	    -1 || zmq_setsockopt(dealer, ZMQ_CURVE_PUBLICKEY, cli.pub, 40) ==
+	    -1 || zmq_setsockopt(dealer, ZMQ_CURVE_SECRETKEY, cli.sec, 40) ==
+	    -1)
+		errx(1, "CURVE socket options: %s", zmq_strerror(errno));
+	explicit_bzero(&srv, sizeof(srv));
+	explicit_bzero(&cli, sizeof(cli));
 }
 
 /* One multipart message from the ROUTER: its index and payload bytes. */
@@ -107,20 +145,28 @@ fail:
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "curve", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct bench	 b;
 	pthread_t	 tid;
-	void		*d;
+	void		*dctx, *d;
 	uint8_t		*buf, ack[sizeof(uint64_t)];
 	uint64_t	 total = 1ULL << 30, sent = 0, acked = 0;
 	double		 t0, secs;
 	size_t		 eplen;
-	int		 ch, tune = 1, timeout = 30000;
+	int		 ch, tune = 1, curve = 0, timeout = 30000;
 
 	memset(&b, 0, sizeof(b));
 	b.msgsize = 1 << 20;
 	b.window = 8;
-	while ((ch = getopt(argc, argv, "dm:s:w:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "cdm:s:w:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'c':
+			curve = 1;
+			break;
 		case 'd':
 			tune = 0;
 			break;
@@ -134,8 +180,8 @@ main(int argc, char *argv[])
 			b.window = (unsigned)tool_size(optarg, 0);
 			break;
 		default:
-			fprintf(stderr, "usage: kf-zmqbench [-d] [-m MSGSIZE] "
-			    "[-s TOTAL] [-w WINDOW]\n");
+			fprintf(stderr, "usage: kf-zmqbench [-c | --curve] "
+			    "[-d] [-m MSGSIZE] [-s TOTAL] [-w WINDOW]\n");
 			return 2;
 		}
 	}
@@ -147,12 +193,19 @@ main(int argc, char *argv[])
 	}
 	b.count = (total + b.msgsize - 1) / b.msgsize;
 
-	/* The ROUTER on a port the kernel picks; the thread takes it over. */
-	if ((b.zctx = zmq_ctx_new()) == NULL)
+	/*
+	 * The ROUTER on a port the kernel picks; the thread takes it over.
+	 * Each end has its own context, so its own I/O thread.
+	 */
+	if ((b.zctx = zmq_ctx_new()) == NULL || (dctx = zmq_ctx_new()) == NULL)
 		err(1, "zmq_ctx_new");
-	if ((b.router = zmq_socket(b.zctx, ZMQ_ROUTER)) == NULL)
+	if ((b.router = zmq_socket(b.zctx, ZMQ_ROUTER)) == NULL ||
+	    (d = zmq_socket(dctx, ZMQ_DEALER)) == NULL)
 		errx(1, "zmq_socket: %s", zmq_strerror(errno));
 	set_linger(b.router);
+	set_linger(d);
+	if (curve)
+		set_curve(b.router, d);
 	eplen = sizeof(b.ep);
 	if (zmq_bind(b.router, "tcp://127.0.0.1:*") == -1 ||
 	    zmq_getsockopt(b.router, ZMQ_LAST_ENDPOINT, b.ep, &eplen) == -1)
@@ -163,9 +216,6 @@ main(int argc, char *argv[])
 	if ((buf = malloc(b.msgsize)) == NULL)
 		err(1, "malloc");
 	memset(buf, 0xa5, b.msgsize);
-	if ((d = zmq_socket(b.zctx, ZMQ_DEALER)) == NULL)
-		err(1, "zmq_socket");
-	set_linger(d);
 	/* A receiver that failed must not leave us waiting forever. */
 	if (zmq_setsockopt(d, ZMQ_RCVTIMEO, &timeout, sizeof(timeout)) == -1)
 		errx(1, "ZMQ_RCVTIMEO: %s", zmq_strerror(errno));
@@ -194,6 +244,7 @@ main(int argc, char *argv[])
 	printf("bytes=%llu seconds=%.3f mbps=%.1f\n",
 	    (unsigned long long)b.received, secs, b.received / secs / 1e6);
 	zmq_close(d);
+	zmq_ctx_term(dctx);
 	zmq_ctx_term(b.zctx);
 	free(buf);
 	return 0;
