@@ -312,6 +312,7 @@ main(int argc, char **argv)
 {
 	static struct ma	 ma;
 	struct ma_conf		 conf;
+	int			 linger = MA_STOP_LINGER_MS;
 	char			 err[PATH_MAX + 128], size[32];
 
 	conf_load(&conf, argc, argv);
@@ -363,6 +364,8 @@ main(int argc, char **argv)
 	log_info("stopping: forgetting %zu jobs; open partial containers "
 	    "are removed", ma.njobs);
 	session_stop(&ma);
+	/* STREAM_CLOSED for the commits just finished may still be queued. */
+	(void)zmq_setsockopt(ma.data, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_close(ma.data);
 	trace_free(&ma.trace);
 	free(ma.rbuf);

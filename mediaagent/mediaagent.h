@@ -38,6 +38,7 @@
 #define MA_HELLO_RETRY_MS	3000	/* resend HELLO without a WELCOME */
 #define MA_HEARTBEAT_MS		1000	/* when WELCOME names none */
 #define MA_COMMITTERS		4	/* threads committing containers */
+#define MA_STOP_LINGER_MS	1000	/* last replies may leave when stopping */
 
 struct ma_conf {
 	const char	*name;		/* MediaAgent name, unique per CommServe */

@@ -118,14 +118,23 @@ session_tick(struct ma *ma, int64_t now)
 	return (int)ma->heartbeat_ms;
 }
 
-/* Abort every open partial container, then close the CommServe link. */
+/*
+ * Abort every open partial container, then close the CommServe link,
+ * giving the last reports (commits finished while stopping) a moment to
+ * leave.
+ */
 void
 session_stop(struct ma *ma)
 {
+	int	linger = MA_STOP_LINGER_MS;
+
 	while (ma->njobs > 0)
 		session_forget(ma, ma->jobs[ma->njobs - 1]);
-	if (ma->cs != NULL)
+	if (ma->cs != NULL) {
+		(void)zmq_setsockopt(ma->cs, ZMQ_LINGER, &linger,
+		    sizeof(linger));
 		zmq_close(ma->cs);
+	}
 	ma->cs = NULL;
 }
 
