@@ -644,7 +644,7 @@ store_committed(struct ma *ma, struct ma_job *job,
 {
 	Kf__StreamClosed	 closed = KF__STREAM_CLOSED__INIT;
 	Kf__Error		 e = KF__ERROR__INIT;
-	char			 path[PATH_MAX], tid[32];
+	char			 path[PATH_MAX], tid[32], why[MA_REASON_MAX];
 	unsigned long long	 id = job->id;
 
 	job->cw = *cwp;
@@ -652,15 +652,15 @@ store_committed(struct ma *ma, struct ma_job *job,
 	job->active_ms = util_mono_ms();
 	if (rc == -1) {
 		e.code = io_code(err);
-		snprintf(job->reason, sizeof(job->reason), "job %llu: "
-		    "committing the container under %s failed: %s", id,
-		    job->mount, err ? strerror(err) : "see the MediaAgent log");
-		log_warnx("%s", job->reason);
-		e.message = job->reason;
+		snprintf(why, sizeof(why), "job %llu: committing the container "
+		    "under %s failed: %s", id, job->mount, err ?
+		    strerror(err) : "see the MediaAgent log");
+		log_warnx("%s", why);
+		e.message = why;
 		e.has_job = 1;
 		e.job = id;
 		committed_reply(ma, peer, peerlen, KF__MSG_TYPE__ERROR, &e.base);
-		store_abort(job, job->reason);
+		store_abort(job, why);
 	} else {
 		container_writer_free(&job->cw);
 		if (job->ro != NULL)
