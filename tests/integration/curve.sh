@@ -115,44 +115,16 @@ kf_log "a client let in by copying its curve.pub backs up (job $KF_JOB)"
 # ---- 6. what the client-MediaAgent stream carries
 # A relay between the client and MediaAgent ma2 (whose advertised data
 # endpoint is the relay) writes every byte, both ways, to wire.cap.
-cat >"$KF_WORK/relay.py" <<'PY'
-import socket, sys, threading
-listen, target, cap = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-lock = threading.Lock()
-out = open(cap, "ab", buffering=0)
-def pump(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            with lock:
-                out.write(d)
-            b.sendall(d)
-    except OSError:
-        pass
-    for s in (a, b):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", listen))
-srv.listen(16)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", target))
-    for a, b in ((c, u), (u, c)):
-        threading.Thread(target=pump, args=(a, b), daemon=True).start()
-PY
 ma2_port=$(kf_free_port)
 relay_port=$(kf_free_port)
 : >"$KF_WORK/wire.cap"
-python3 "$KF_WORK/relay.py" "$relay_port" "$ma2_port" "$KF_WORK/wire.cap" \
+python3 "$KF_SRC_DIR/tests/integration/tcp_relay.py" "$relay_port" \
+    "$ma2_port" --record "$KF_WORK/wire.cap" \
     </dev/null >"$KF_WORK/logs/relay.log" 2>&1 &
 relay=$!
 echo "$relay $(kf_starttime $relay)" >>"$KF_WORK/pids"
+kf_wait_for 10 "relay ready" "$relay" grep -q 'relay ready' \
+    "$KF_WORK/logs/relay.log"
 mkdir -p "$(kf_ma_root ma2)"
 kf_spawn mediaagent-ma2 mediaagentd --name ma2 --commserve "$KF_CS_EP" \
     --listen "tcp://127.0.0.1:$ma2_port" \

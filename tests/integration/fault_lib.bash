@@ -92,6 +92,24 @@ fault_restore_equal() {
 	kf_treecmp "$2" "$out$2"
 }
 
+# fault_restore_across_kmsd CS JOB DEST SRC: with kmsd down, restore JOB
+# into DEST; once CommServe (daemon CS) logs its first failed KMS attempt,
+# start kmsd again.  The retries must carry the restore, which must equal
+# the tree SRC.
+fault_restore_across_kmsd() {
+	local cs=$1 job=$2 dest=$3 src=$4 n cli
+	n=$(kf_log_count "$cs" 'attempt 1 of 3 failed')
+	( kf_cli restore "$job" --to "$dest"; exit $KF_RC ) &
+	cli=$!
+	kf_wait_log "$cs" 'attempt 1 of 3 failed' $((n + 1)) 20
+	kf_start_kmsd
+	wait "$cli" ||
+	    kf_fail "restore across a kmsd restart failed: $(cat "$KF_BOTH")"
+	kf_assert_grep "${KF_LOG[$cs]}" \
+	    'KMS kms1: connected at attempt [23] of 3'
+	kf_treecmp "$src" "$dest$src"
+}
+
 # fault_elapsed_ok T0 WHAT: no more than FAULT_JOB_BOUND seconds since T0.
 fault_elapsed_ok() {
 	local dt=$((SECONDS - $1))

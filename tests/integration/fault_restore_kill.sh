@@ -197,14 +197,7 @@ fb_assert_ended "$job" failed 'ERR_KMS.*KMS kms1'
 
 # ---- 7b. kmsd back within the retry window: the same restore succeeds.
 rk_dest
-a=$(kf_log_count "$CS" 'attempt 1 of 3 failed')
-( kf_cli restore "$good" --to "$d"; exit $KF_RC ) &
-cli=$!
-kf_wait_log "$CS" 'attempt 1 of 3 failed' $((a + 1)) 20
-kf_start_kmsd
-wait "$cli" || kf_fail "restore across a kmsd restart failed: $(cat "$KF_BOTH")"
-kf_assert_grep "${KF_LOG[$CS]}" 'KMS kms1: connected at attempt [23] of 3'
-kf_treecmp "$src" "$d$src"
+fault_restore_across_kmsd "$CS" "$good" "$d" "$src"
 
 # ---- 7c. kill -9 of kmsd amid a loop of restores: each restore is whole,
 # or failed with ERR_KMS and wrote nothing.  The loop goes on until two

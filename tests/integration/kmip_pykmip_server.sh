@@ -205,40 +205,8 @@ kmip_kms_down pykmip pk_stop pk_start
 # (kms add), 2 (step 2: Discover Versions, Create, Activate) and 4 on (the
 # cleanup), and drops connection 3 (step 3's Encrypt) on accept.
 RELAY_PORT=$(kf_free_port)
-"$PY" - "$RELAY_PORT" "$PK_PORT" 3 >"$KF_WORK/logs/relay.log" 2>&1 <<'PY' &
-import socket, sys, threading
-lp, tp, drop = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", lp))
-ls.listen(8)
-print("relay ready", flush=True)
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    for s in (a, b):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-n = 0
-while True:
-    c, _ = ls.accept()
-    n += 1
-    if n == drop:
-        print("relay: dropping connection %d" % n, flush=True)
-        c.close()
-        continue
-    t = socket.create_connection(("127.0.0.1", tp))
-    threading.Thread(target=pipe, args=(c, t), daemon=True).start()
-    threading.Thread(target=pipe, args=(t, c), daemon=True).start()
-PY
+"$PY" "$KF_SRC_DIR/tests/integration/tcp_relay.py" "$RELAY_PORT" "$PK_PORT" \
+    --drop 3 </dev/null >"$KF_WORK/logs/relay.log" 2>&1 &
 RELAY_PID=$!
 echo "$RELAY_PID $(kf_starttime "$RELAY_PID")" >>"$KF_WORK/pids"
 kf_wait_for 10 "relay ready" "$RELAY_PID" grep -q 'relay ready' \

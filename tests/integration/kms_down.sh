@@ -116,15 +116,7 @@ kf_assert_grep "${KF_LOG[$CS]}" 'attempt 3 of 3 failed after [0-9]+ ms, giving u
 
 # A restore started while kmsd is down, kmsd back during its retries: the
 # retries carry it (attempt 3 comes about 1 s after the first).
-out=$KF_WORK/out-retry
-n=$(kf_log_count "$CS" 'attempt 1 of 3 failed')
-( kf_cli restore "$job1" --to "$out"; exit $KF_RC ) &
-cli_pid=$!
-kf_wait_log "$CS" 'attempt 1 of 3 failed' $((n + 1)) 20
-kf_start_kmsd
-wait "$cli_pid" || kf_fail "restore across a kmsd restart failed: $(cat "$KF_BOTH")"
-kf_assert_grep "${KF_LOG[$CS]}" 'KMS kms1: connected at attempt [23] of 3'
-kf_treecmp "$src1" "$out$src1"
+fault_restore_across_kmsd "$CS" "$job1" "$KF_WORK/out-retry" "$src1"
 
 # kmsd back: everything works again without restarting commserved.
 fault_restore_equal "$job1" "$src1"
