@@ -147,8 +147,9 @@ request_job(const ProtobufCMessage *body, uint64_t *job)
 	return 1;
 }
 
-static void
-send_error(const struct ma_req *req, kf_err_t code, const char *sentence)
+/* Log the refusal and answer ERROR (never to an answer). */
+void
+dispatch_error(const struct ma_req *req, kf_err_t code, const char *sentence)
 {
 	const struct wire_msg	*m = req->m;
 	Kf__Error		 e = KF__ERROR__INIT;
@@ -176,14 +177,14 @@ dispatch_one(struct ma *ma, struct ma_req *req, enum ma_from from)
 	const struct handler	*h;
 
 	if ((h = handler_lookup(m->type, from)) == NULL) {
-		send_error(req, KF__KF_ERR__ERR_UNKNOWN_TYPE, from == MA_FROM_CS ?
+		dispatch_error(req, KF__KF_ERR__ERR_UNKNOWN_TYPE, from == MA_FROM_CS ?
 		    "mediaagentd does not handle this message from CommServe" :
 		    "mediaagentd's data port handles only STREAM_OPEN, "
 		    "CHUNK_PUT, STREAM_CLOSE and CHUNK_READ");
 		return;
 	}
 	if (m->body == NULL || m->body->descriptor != h->desc) {
-		send_error(req, KF__KF_ERR__ERR_INTERNAL,
+		dispatch_error(req, KF__KF_ERR__ERR_INTERNAL,
 		    "message body does not match its type (a bug; please "
 		    "report it)");
 		return;
@@ -194,7 +195,7 @@ dispatch_one(struct ma *ma, struct ma_req *req, enum ma_from from)
 		if (req->code == KF__KF_ERR__ERR_NONE)
 			dispatch_fail(req, KF__KF_ERR__ERR_INTERNAL,
 			    "request failed without a reason (a bug)");
-		send_error(req, req->code, req->err);
+		dispatch_error(req, req->code, req->err);
 	}
 }
 
@@ -226,7 +227,7 @@ dispatch_socket(struct ma *ma, enum ma_from from)
 		}
 		if (rc == -1) {
 			if (from == MA_FROM_CS || ma->msg.peerlen > 0)
-				send_error(&req, err, req.err);
+				dispatch_error(&req, err, req.err);
 			else
 				log_warnx("unreadable message dropped: %s",
 				    req.err);

@@ -159,6 +159,7 @@ int	 dispatch_fail(struct ma_req *, kf_err_t, const char *, ...)
 int	 dispatch_vfail(struct ma_req *, kf_err_t, const char *, va_list)
 	    __attribute__((format(printf, 3, 0)));
 const char *dispatch_peer(const struct wire_msg *, char *, size_t);
+void	 dispatch_error(const struct ma_req *, kf_err_t, const char *);
 
 /* session.c */
 int	 session_start(struct ma *);

@@ -614,21 +614,33 @@ store_close(struct ma *ma, struct ma_req *req)
 	return 0;
 }
 
-/* Answer the connection that closed the stream (commit.c's caller). */
+/*
+ * Answer the connection that closed job's stream, as if answering its
+ * STREAM_CLOSE: with body, or with ERROR code and sentence when body is
+ * NULL.
+ */
 static void
-committed_reply(struct ma *ma, const uint8_t *peer, size_t peerlen,
-    uint32_t type, const ProtobufCMessage *body)
+committed_reply(struct ma *ma, uint64_t job, const uint8_t *peer,
+    size_t peerlen, const ProtobufCMessage *body, kf_err_t code,
+    const char *sentence)
 {
+	Kf__StreamClose	sc = KF__STREAM_CLOSE__INIT;
 	struct wire_msg	m;
 	struct ma_req	req;
 
 	memset(&m, 0, sizeof(m));
 	memcpy(m.peer, peer, peerlen);
 	m.peerlen = peerlen;
+	m.type = KF__MSG_TYPE__STREAM_CLOSE;
+	sc.job = job;
+	m.body = &sc.base;
 	memset(&req, 0, sizeof(req));
 	req.sock = ma->data;
 	req.m = &m;
-	dispatch_reply(&req, type, body, NULL, 0);
+	if (body != NULL)
+		dispatch_reply(&req, KF__MSG_TYPE__STREAM_CLOSED, body, NULL, 0);
+	else
+		dispatch_error(&req, code, sentence);
 }
 
 /*
@@ -643,7 +655,6 @@ store_committed(struct ma *ma, struct ma_job *job,
     size_t peerlen, const uint8_t digest[KF_SHA256_LEN])
 {
 	Kf__StreamClosed	 closed = KF__STREAM_CLOSED__INIT;
-	Kf__Error		 e = KF__ERROR__INIT;
 	char			 path[PATH_MAX], tid[32], why[MA_REASON_MAX];
 	unsigned long long	 id = job->id;
 
@@ -651,15 +662,10 @@ store_committed(struct ma *ma, struct ma_job *job,
 	*cwp = NULL;
 	job->active_ms = util_mono_ms();
 	if (rc == -1) {
-		e.code = io_code(err);
 		snprintf(why, sizeof(why), "job %llu: committing the container "
 		    "under %s failed: %s", id, job->mount, err ?
 		    strerror(err) : "see the MediaAgent log");
-		log_warnx("%s", why);
-		e.message = why;
-		e.has_job = 1;
-		e.job = id;
-		committed_reply(ma, peer, peerlen, KF__MSG_TYPE__ERROR, &e.base);
+		committed_reply(ma, id, peer, peerlen, NULL, io_code(err), why);
 		store_abort(job, why);
 	} else {
 		container_writer_free(&job->cw);
@@ -691,8 +697,7 @@ store_committed(struct ma *ma, struct ma_job *job,
 		closed.chunks = job->next_index;
 		closed.digest.data = (uint8_t *)digest;
 		closed.digest.len = KF_SHA256_LEN;
-		committed_reply(ma, peer, peerlen,
-		    KF__MSG_TYPE__STREAM_CLOSED, &closed.base);
+		committed_reply(ma, id, peer, peerlen, &closed.base, 0, NULL);
 	}
 	if (job->discard_pending)
 		session_discard_committed(ma, job);
