@@ -37,6 +37,13 @@
 #define HANDSHAKE_MS	10000	/* for the TLS handshake */
 #define REFUSE_LINGER_MS 500	/* a refused peer's bytes are drained for */
 #define REFUSE_DRAIN_MAX (1024 * 1024)	/* and at most this many */
+
+/* What serve_one() leaves the connection to do next. */
+enum serve_rc {
+	SERVE_NEXT,		/* read the next request */
+	SERVE_CLOSE,		/* close: the peer left, idled, or failed */
+	SERVE_REFUSED		/* close after refusing an unframeable message */
+};
 #define MESSAGE_MS	30000	/* for the rest of a message, or a response */
 #define STOP_GRACE_MS	2000	/* to finish reading a request on SIGTERM */
 #define POLL_MS		200	/* how often a wait looks at util_stop */
@@ -241,8 +248,8 @@ bad_frame(struct kms_conn *c, struct io *io, const uint8_t *hdr,
 	free(out);
 }
 
-/* One request and its response; -1 when the connection must close. */
-static int
+/* One request and its response, and what to do next. */
+static enum serve_rc
 serve_one(struct kms_conn *c)
 {
 	struct ttlv_limits	 lim = { c->k->conf->max_message,
@@ -252,7 +259,7 @@ serve_one(struct kms_conn *c)
 	uint8_t			 hdr[TTLV_HDR_LEN], *buf = NULL, *out = NULL;
 	size_t			 need = 0, outlen = 0;
 	enum io_rc		 rc;
-	int			 ret = -1;
+	enum serve_rc		 ret = SERVE_CLOSE;
 
 	io.deadline = util_mono_ms() + (int64_t)c->k->conf->idle_timeout *
 	    1000;
@@ -264,17 +271,17 @@ serve_one(struct kms_conn *c)
 		else if (rc != IO_CLOSED && rc != IO_STOP)
 			log_warnx("conn %llu from %s: reading a request: %s",
 			    (unsigned long long)c->id, c->peer, io_str(rc));
-		return -1;
+		return SERVE_CLOSE;
 	}
 	memset(&err, 0, sizeof(err));
 	if (ttlv_frame_need(hdr, &lim, &need, &err) == -1) {
 		bad_frame(c, &io, hdr, &err);
-		return -1;
+		return SERVE_REFUSED;
 	}
 	if ((buf = malloc(sizeof(hdr) + need)) == NULL) {
 		log_warnx("conn %llu: out of memory for a %zu-byte request",
 		    (unsigned long long)c->id, need + sizeof(hdr));
-		return -1;
+		return SERVE_CLOSE;
 	}
 	memcpy(buf, hdr, sizeof(hdr));
 	if ((rc = read_full(&io, buf + sizeof(hdr), need)) != IO_OK) {
@@ -290,7 +297,7 @@ serve_one(struct kms_conn *c)
 		    (unsigned long long)c->id, c->peer, io_str(rc));
 		goto fail;
 	}
-	ret = 0;
+	ret = SERVE_NEXT;
  fail:
 	crypto_wipe(buf, sizeof(hdr) + need);
 	free(buf);
@@ -302,16 +309,17 @@ serve_one(struct kms_conn *c)
 }
 
 /*
- * After refusing a handshake: send FIN, not RST.  The client may already
- * have sent its first request (TLS 1.3 finishes the client's side of the
- * handshake before the server checks its certificate); closing with that
- * request unread would make the kernel reset the connection, and a reset
- * can destroy our alert before the client reads it, leaving it a bare
- * "connection reset" instead of "unknown ca".  So stop writing, read and
- * drop what comes for a short while, then close.
+ * After a refusal: send FIN, not RST.  The peer may still be sending: the
+ * first request after a refused handshake (TLS 1.3 finishes the client's
+ * side of the handshake before the server checks its certificate), or the
+ * rest of a message too large to read.  Closing with those bytes unread
+ * makes the kernel reset the connection, and a reset can destroy our
+ * alert or Invalid Message answer before the peer reads it, leaving it a
+ * bare "connection reset" or "EOF in violation of protocol".  So stop
+ * writing, read and drop what comes for a short while, then close.
  */
 static void
-drain_refused(int fd)
+linger_close(int fd)
 {
 	struct pollfd	 pfd = { fd, POLLIN, 0 };
 	int64_t		 deadline = util_mono_ms() + REFUSE_LINGER_MS;
@@ -335,7 +343,8 @@ drain_refused(int fd)
 void
 conn_serve(struct kms_conn *c)
 {
-	int	one = 1;
+	enum serve_rc	rc;
+	int		one = 1;
 
 	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if ((c->ssl = SSL_new(c->k->tls)) == NULL ||
@@ -345,13 +354,15 @@ conn_serve(struct kms_conn *c)
 		goto done;
 	}
 	if (handshake(c) == -1) {
-		drain_refused(c->fd);
+		linger_close(c->fd);
 		goto done;
 	}
-	while (serve_one(c) == 0)
+	while ((rc = serve_one(c)) == SERVE_NEXT)
 		;
 	ERR_clear_error();
 	(void)SSL_shutdown(c->ssl);
+	if (rc == SERVE_REFUSED)
+		linger_close(c->fd);
 	log_debug("conn %llu from %s: closed", (unsigned long long)c->id,
 	    c->peer);
  done:
