@@ -122,6 +122,9 @@ struct job {
 	pthread_t	 thread;	/* the job's thread */
 	int		 started;	/* thread was created */
 	atomic_int	 finished;	/* thread is done: join it */
+	atomic_int	 cancelled;	/* CommServe ended it (JOB_CANCEL) */
+	kf_err_t	 cancel_code;	/* why, written before cancelled is set */
+	char		 cancel_msg[CLIENT_ERRMSG]; /* and the sentence */
 	void		*cs;		/* job's DEALER to CommServe */
 	void		*ma;		/* job's DEALER to the MediaAgent */
 	kf_err_t	 err;		/* first error; ERR_NONE while fine */
@@ -194,6 +197,7 @@ void	 sockpool_clear(struct sockpool *);
 /* jobs.c */
 void	 jobs_order(struct client *, enum job_kind, struct wire_msg *);
 void	 jobs_reap(struct client *);
+void	 jobs_cancel(struct client *, const Kf__JobFailed *);
 void	 jobs_shutdown(struct client *);
 
 /* job.c */

@@ -498,9 +498,8 @@ fetch_run(struct fetch *f, void (*tick)(void *), void *arg)
 		if (qrc == QUEUE_ABORTED)
 			return -1;
 		tick(arg);
-		if (atomic_load(&f->job->client->stopping)) {
-			fetch_fail(f, KF__KF_ERR__ERR_UNAVAILABLE,
-			    "client stopped");
+		if (job_stopped(f->job)) {
+			fetch_fail(f, f->job->err, "%s", f->job->errmsg);
 			fetch_abort(f);
 			return -1;
 		}

@@ -53,6 +53,7 @@ job_new(struct client *c, enum job_kind kind, ProtobufCMessage **orderp)
 	j->token = j->keys + KF_KEY_LEN;
 	j->err = KF__KF_ERR__ERR_NONE;
 	atomic_init(&j->finished, 0);
+	atomic_init(&j->cancelled, 0);
 	return j;
 }
 
@@ -131,10 +132,17 @@ job_fail(struct job *j, kf_err_t code, const char *fmt, ...)
 	return -1;
 }
 
-/* 1 (and the job's error set) once clientd is shutting down. */
+/*
+ * 1 (and the job's error set) once clientd is shutting down or CommServe
+ * ended the job.  Job thread only.
+ */
 int
 job_stopped(struct job *j)
 {
+	if (atomic_load(&j->cancelled)) {
+		job_fail(j, j->cancel_code, "%s", j->cancel_msg);
+		return 1;
+	}
 	if (!atomic_load(&j->client->stopping))
 		return 0;
 	job_fail(j, KF__KF_ERR__ERR_UNAVAILABLE, "client stopped");
@@ -256,7 +264,8 @@ job_report_failure(struct job *j)
 		    "unknown reason");
 	log_warnx("job %llu failed: %s: %s", (unsigned long long)j->id,
 	    wire_err_name(j->err), j->errmsg);
-	if (j->reported || j->cs == NULL)
+	/* A job CommServe ended is already failed there, and forgotten. */
+	if (j->reported || j->cs == NULL || atomic_load(&j->cancelled))
 		return;
 	j->reported = 1;
 	f.job = j->id;

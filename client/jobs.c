@@ -216,6 +216,56 @@ jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
 	c->pending[c->npending++] = j;
 }
 
+/* The job's token is tok (a JOB_CANCEL names the job it is about). */
+static int
+jobs_token_is(const struct job *j, const ProtobufCBinaryData *tok)
+{
+	return tok->len == KF_TOKEN_LEN &&
+	    crypto_memeq(tok->data, j->token, KF_TOKEN_LEN) == 0;
+}
+
+/*
+ * CommServe failed a job this client holds (its MediaAgent was lost, it
+ * timed out...): a running job is told to stop, and fails with
+ * CommServe's reason at its next check instead of waiting for a peer that
+ * is gone; a waiting one is dropped.  Neither reports anything back.
+ */
+void
+jobs_cancel(struct client *c, const Kf__JobFailed *f)
+{
+	struct job	*j;
+	size_t		 i;
+
+	for (i = 0; i < CLIENT_MAX_JOBS; i++) {
+		if ((j = c->running[i]) == NULL || j->id != f->job ||
+		    !jobs_token_is(j, &f->token))
+			continue;
+		if (atomic_load(&j->finished))
+			return;
+		j->cancel_code = f->code;
+		snprintf(j->cancel_msg, sizeof(j->cancel_msg), "CommServe "
+		    "ended the job: %s", f->message);
+		atomic_store(&j->cancelled, 1);
+		log_info("job %llu: CommServe ended it (%s); stopping it",
+		    (unsigned long long)j->id, f->message);
+		return;
+	}
+	for (i = 0; i < c->npending; i++) {
+		if ((j = c->pending[i])->id != f->job ||
+		    !jobs_token_is(j, &f->token))
+			continue;
+		log_info("job %llu: CommServe ended it (%s) before it started",
+		    (unsigned long long)j->id, f->message);
+		memmove(&c->pending[i], &c->pending[i + 1],
+		    (c->npending - i - 1) * sizeof(c->pending[0]));
+		c->npending--;
+		job_free(&j);
+		return;
+	}
+	log_debug("CommServe ended job %llu, which this client does not run",
+	    (unsigned long long)f->job);
+}
+
 /* Join finished threads and start waiting jobs in the freed slots. */
 void
 jobs_reap(struct client *c)

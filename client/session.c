@@ -342,6 +342,9 @@ session_dispatch(struct client *c, struct wire_msg *m)
 	case KF__MSG_TYPE__RESTORE_ORDER:
 		jobs_order(c, JOB_KIND_RESTORE, m);
 		break;
+	case KF__MSG_TYPE__JOB_CANCEL:
+		jobs_cancel(c, (const Kf__JobFailed *)m->body);
+		break;
 	default:
 		log_warnx("CommServe sent %s, which clientd does not handle",
 		    wire_type_name(m->type));

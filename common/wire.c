@@ -69,6 +69,7 @@ static const struct wire_type wire_types[] = {
 	T(CATALOG_BATCH, "catalog batch", catalog_batch, 0),
 	T(JOB_DONE, "job done", job_done, 0),
 	T(JOB_FAILURE, "job failure", job_failed, 0),
+	T(JOB_CANCEL, "job cancel", job_failed, 0),
 	T(STREAM_OPEN, "stream open", stream_open, 0),
 	T(CHUNK_PUT, "chunk put", chunk_put, 1),
 	T(CHUNK_ACK, "chunk ack", chunk_ack, 0),

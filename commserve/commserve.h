@@ -256,6 +256,7 @@ struct job_rt {
 	uint64_t	 ma_chunks, ma_stream_bytes;
 	uint8_t		 ma_digest[KF_SHA256_LEN];
 	int		 client_done;		/* JOB_DONE seen */
+	int		 client_failed;		/* JOB_FAILURE seen */
 	uint64_t	 c_chunks, c_stream_bytes;
 	uint8_t		 c_digest[KF_SHA256_LEN];
 	struct db_catalog_entry *catalog;	/* entries received */

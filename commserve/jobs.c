@@ -230,6 +230,31 @@ jobs_authorize(struct req *r, uint64_t job, const ProtobufCBinaryData *token)
 	return j;
 }
 
+/*
+ * The client has the job's order and has not ended it: tell it the job is
+ * over, so it stops now instead of waiting for a MediaAgent that is gone.
+ * Its token proves the message is about the job the client holds.
+ */
+static void
+jobs_cancel_client(struct cs *cs, const struct job_rt *j, kf_err_t code,
+    const char *text)
+{
+	Kf__JobFailed	 f = KF__JOB_FAILED__INIT;
+	struct peer	*p;
+
+	p = peers_find(cs, PEER_CLIENT, j->client);
+	if (!peers_alive(p))
+		return;
+	f.job = (uint64_t)j->id;
+	f.token.data = (uint8_t *)j->token;
+	f.token.len = sizeof(j->token);
+	f.code = code;
+	f.message = (char *)text;
+	if (cs_send(cs, p, KF__MSG_TYPE__JOB_CANCEL, &f.base) == -1)
+		log_warnx("job %lld: cannot tell client %s to stop it",
+		    (long long)j->id, j->client);
+}
+
 void
 jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
     ...)
@@ -242,6 +267,8 @@ jobs_fail(struct cs *cs, struct job_rt *j, kf_err_t code, const char *fmt,
 	va_end(ap);
 	log_warnx("job %lld failed: %s (%s)", (long long)j->id, text,
 	    wire_err_name(code));
+	if (j->accepted && !j->client_done && !j->client_failed)
+		jobs_cancel_client(cs, j, code, text);
 	if (db_job_finish(cs->db, j->id, KF__JOB_STATE__JOB_FAILED, j->files,
 	    j->bytes, code, text) != DB_OK) {
 		log_warnx("job %lld: cannot record the failure yet: %s",
@@ -538,6 +565,7 @@ jobs_failed(struct req *r)
 	else if ((j = jobs_authorize(r, f->job, &f->token)) == NULL)
 		return;
 	cs_ok(r);
+	j->client_failed = 1;
 	jobs_fail(r->cs, j, f->code, "client %s: %s", j->client, f->message);
 }
 

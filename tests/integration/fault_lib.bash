@@ -66,6 +66,16 @@ fault_assert_failed() {
 	kf_log "job $1 failed: $(cat "$KF_WORK/fault.err")"
 }
 
+# fault_client_told CLIENT JOB: clientd CLIENT (its daemon label) logs,
+# within 10 s, that CommServe ended JOB because MediaAgent ma1 was lost
+# (JOB_CANCEL): it stops the job at once instead of waiting 60 s for the
+# dead MediaAgent to answer.
+fault_client_told() {
+	kf_wait_for 10 "$1 stopping job $2, which CommServe ended" "" \
+	    grep -q "job $2: CommServe ended it (MediaAgent ma1 disconnected" \
+	    "${KF_LOG[$1]}"
+}
+
 # fault_assert_no_container JOB [MA]: no committed container of JOB on
 # the MediaAgent, and (within a few seconds) no partial one outside the
 # quarantine either.

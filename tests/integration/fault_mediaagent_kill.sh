@@ -62,6 +62,7 @@ rm -f "$KF_WORK/big/huge.bin"
 fault_wait_state "$job" failed
 fault_elapsed_ok "$t0" "the backup failing after kill -9 of mediaagentd"
 fault_assert_failed "$job" 'MediaAgent ma1'
+fault_client_told client-local "$job"
 fault_start_ma ma-final
 fault_assert_no_container "$job"
 

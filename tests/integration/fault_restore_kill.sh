@@ -145,6 +145,10 @@ rk_start_bg "$huge" "$d"
 rk_wait_temp "$d"
 fb_kill9 "$MA"
 fb_assert_ended "$RK_JOB" failed 'MediaAgent ma1'
+# Told by CommServe, the client removes its temporary at once.
+fault_client_told "$CL" "$RK_JOB"
+kf_wait_for 10 "the client removing its temporary under $d" "" \
+    eval '! rk_has_temp "$d"'
 rk_dest_ok "$d"
 [ ! -e "$d$KF_WORK/huge/huge.bin" ] ||
     kf_fail "huge.bin has its final name after the MediaAgent died"

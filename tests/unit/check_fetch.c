@@ -138,14 +138,6 @@ fake_main(void *arg)
 	return NULL;
 }
 
-/* job.c's helper, which fetch.c uses. */
-void
-job_msg_clear(struct wire_msg *m)
-{
-	wire_msg_clear(m);
-	memset(m, 0, sizeof(*m));
-}
-
 static void
 setup(void)
 {
