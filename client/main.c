@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "curve.h"
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 
 #define CLIENT_DEFAULT_NAME	"local"
@@ -220,6 +221,7 @@ main(int argc, char **argv)
 		if (item.revents & ZMQ_POLLIN)
 			session_recv(&c);
 		session_tick(&c);
+		trace_tick(c.trace);
 		jobs_reap(&c);
 	}
 	if (util_stop)

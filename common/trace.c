@@ -5,6 +5,13 @@
  * CommServe's event endpoint, or to a sink function (CommServe itself), and
  * every event is logged too.  A mutex serialises the PUB socket, which job
  * threads share.
+ *
+ * With CURVE on, CommServe refuses a publisher whose key is not in its
+ * trust directory, and libzmq then never tries that connection again.  So
+ * a monitor watches the PUB's handshakes, and trace_tick() (the daemon's
+ * loop calls it) makes the socket anew every TRACE_RETRY_MS while it is
+ * refused: a daemon whose key is trusted later gets its events through
+ * without a restart.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,12 +26,20 @@
 #include "trace.h"
 #include "util.h"
 
+#define TRACE_RETRY_MS	2000	/* a refused publisher tries again after */
+
 struct trace {
 	char		 actor[32];	/* who emits: "client", ... */
 	void		*pub;		/* PUB socket, or NULL */
+	void		*mon;		/* PAIR: pub's handshakes, or NULL */
+	void		*ctx;		/* zmq context pub was made in */
+	char		 endpoint[256];	/* CommServe's event endpoint */
+	unsigned	 links;		/* PUB sockets made (monitor names) */
+	int		 refused;	/* CommServe refused our key */
+	int64_t		 retry_ms;	/* then: when to make pub anew, or 0 */
 	trace_sink_fn	 sink;		/* or a function */
 	void		*sink_arg;	/* its argument */
-	pthread_mutex_t	 lock;		/* serialises pub and sink */
+	pthread_mutex_t	 lock;		/* serialises all of the above */
 };
 
 struct trace *
@@ -39,34 +54,149 @@ trace_new(const char *actor)
 	return t;
 }
 
-int
-trace_connect(struct trace *t, void *ctx, const char *endpoint)
+static void
+unlink_pub(struct trace *t)
+{
+	if (t->mon != NULL)
+		zmq_close(t->mon);
+	if (t->pub != NULL)
+		zmq_close(t->pub);
+	t->mon = t->pub = NULL;
+}
+
+/* With CURVE on, watch s's handshakes on t->mon; -1 when it cannot. */
+static int
+watch_pub(struct trace *t, void *s)
+{
+	char	ep[64];
+
+	if (!curve_enabled())
+		return 0;
+	snprintf(ep, sizeof(ep), "inproc://kf-trace-%p-%u", (void *)t,
+	    t->links);
+	if (zmq_socket_monitor(s, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == -1 ||
+	    (t->mon = zmq_socket(t->ctx, ZMQ_PAIR)) == NULL ||
+	    zmq_connect(t->mon, ep) == -1) {
+		log_warnx("trace: cannot watch the link to %s: %s",
+		    t->endpoint, zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	return 0;
+}
+
+/* (Re)make the PUB socket to t->endpoint; t->lock is held. */
+static int
+link_pub(struct trace *t)
 {
 	void	*s;
 	int	 zero = 0, hwm = 100000;
 
-	if ((s = zmq_socket(ctx, ZMQ_PUB)) == NULL)
+	unlink_pub(t);
+	t->links++;
+	if ((s = zmq_socket(t->ctx, ZMQ_PUB)) == NULL)
 		return -1;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
 	zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	/* Trace events go to CommServe: its CURVE key, when on. */
-	if (curve_apply_commserve(s, endpoint) == -1) {
+	if (curve_apply_commserve(s, t->endpoint) == -1 ||
+	    watch_pub(t, s) == -1) {
 		zmq_close(s);
+		unlink_pub(t);
 		return -1;
 	}
-	if (zmq_connect(s, endpoint) == -1) {
-		log_warnx("trace: cannot connect to %s: %s", endpoint,
+	if (zmq_connect(s, t->endpoint) == -1) {
+		log_warnx("trace: cannot connect to %s: %s", t->endpoint,
 		    zmq_strerror(zmq_errno()));
 		zmq_close(s);
+		unlink_pub(t);
+		return -1;
+	}
+	t->pub = s;
+	return 0;
+}
+
+int
+trace_connect(struct trace *t, void *ctx, const char *endpoint)
+{
+	int	rc;
+
+	if (strlen(endpoint) >= sizeof(t->endpoint)) {
+		log_warnx("trace: endpoint longer than %zu bytes",
+		    sizeof(t->endpoint) - 1);
 		return -1;
 	}
 	pthread_mutex_lock(&t->lock);
-	if (t->pub != NULL)
-		zmq_close(t->pub);
-	t->pub = s;
+	t->ctx = ctx;
+	snprintf(t->endpoint, sizeof(t->endpoint), "%s", endpoint);
+	t->refused = 0;
+	t->retry_ms = 0;
+	rc = link_pub(t);
 	pthread_mutex_unlock(&t->lock);
-	log_debug("publishing trace events to %s", endpoint);
-	return 0;
+	if (rc == 0)
+		log_debug("publishing trace events to %s", endpoint);
+	return rc;
+}
+
+/* What the monitor saw of the handshakes since the last look. */
+static void
+read_monitor(struct trace *t, int64_t now)
+{
+	zmq_msg_t	 ev, addr;
+	uint16_t	 what;
+
+	for (;;) {
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, t->mon, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&ev);
+			return;
+		}
+		/* Two frames: event (u16) and value (u32), then the address. */
+		zmq_msg_init(&addr);
+		if (zmq_msg_more(&ev))
+			(void)zmq_msg_recv(&addr, t->mon, ZMQ_DONTWAIT);
+		zmq_msg_close(&addr);
+		if (zmq_msg_size(&ev) < sizeof(what)) {
+			zmq_msg_close(&ev);
+			continue;
+		}
+		memcpy(&what, zmq_msg_data(&ev), sizeof(what));
+		zmq_msg_close(&ev);
+		if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+			if (t->refused)
+				log_info("trace: %s accepts this daemon's "
+				    "CURVE key now; events are published",
+				    t->endpoint);
+			t->refused = 0;
+			t->retry_ms = 0;
+			continue;
+		}
+		if (!t->refused)
+			log_warnx("trace: %s refused this daemon's CURVE key "
+			    "(not in CommServe's trust directory?); events "
+			    "are only logged, trying again every %d s",
+			    t->endpoint, TRACE_RETRY_MS / 1000);
+		t->refused = 1;
+		t->retry_ms = now + TRACE_RETRY_MS;
+	}
+}
+
+void
+trace_tick(struct trace *t)
+{
+	int64_t	now = util_mono_ms();
+
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (t->mon != NULL)
+		read_monitor(t, now);
+	if (t->refused && t->retry_ms != 0 && now >= t->retry_ms) {
+		t->retry_ms = 0;
+		if (link_pub(t) == -1)
+			t->retry_ms = now + TRACE_RETRY_MS;
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
 void
@@ -85,8 +215,7 @@ trace_free(struct trace **tp)
 
 	if (t == NULL)
 		return;
-	if (t->pub != NULL)
-		zmq_close(t->pub);
+	unlink_pub(t);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 	*tp = NULL;

@@ -25,6 +25,11 @@ struct trace;
 struct trace *trace_new(const char *actor);
 /* Publish to a PUB socket connected to endpoint (ctx is a zmq context). */
 int	trace_connect(struct trace *, void *ctx, const char *endpoint);
+/*
+ * From the daemon's loop, often (every few hundred ms): with CURVE on, a
+ * publisher CommServe refused is made anew every 2 s until it is let in.
+ */
+void	trace_tick(struct trace *);
 void	trace_set_sink(struct trace *, trace_sink_fn fn, void *arg);
 void	trace_free(struct trace **);
 

@@ -434,6 +434,7 @@ accept_loop(struct kmsd *k, int lfd)
 	int			 fd;
 
 	while (!util_stop) {
+		trace_tick(k->trace);
 		pfd.fd = lfd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 250) <= 0)

@@ -279,6 +279,7 @@ loop(struct ma *ma)
 	while (!util_stop) {
 		now = util_mono_ms();
 		timeout = session_tick(ma, now);
+		trace_tick(ma->trace);
 		if (now - expired >= EXPIRE_MS) {
 			session_expire(ma, now);
 			expired = now;

@@ -7,7 +7,8 @@
 # refusal with the key and keeps serving; a plaintext (NULL mechanism)
 # peer gets no answer either; a MediaAgent whose HELLO claims a key other
 # than the one it proved is refused with ERR_AUTH; a client whose key is
-# added to the trust directory later gets in without any restart; and the
+# added to the trust directory later gets in without any restart, and so
+# do kmsd's trace events once its key is trusted; and the
 # client-MediaAgent TCP stream, captured by a relay in the middle, never
 # carries the ZMTP plaintext metadata or the client's name.
 
@@ -112,7 +113,36 @@ kf_random_file "$KF_WORK/late-src/file" 100000
 kf_backup late pool1 "$KF_WORK/late-src"
 kf_log "a client let in by copying its curve.pub backs up (job $KF_JOB)"
 
-# ---- 6. what the client-MediaAgent stream carries
+# ---- 6. kmsd's trace events, its key trusted later, without restarts
+# (a PUB socket libzmq would never reconnect after CommServe's refusal)
+if [ -x "$KF_BIN_DIR/kms/kmsd" ]; then
+	kkey=$(kf_curve_keygen "$KF_WORK/kmsd-late")
+	kf_start_kmsd --events "$KF_EV_EP" --curve-dir "$KF_WORK/kmsd-late"
+	kf_wait_for 15 "CommServe refuses kmsd's key" "" kf_logged commserve \
+	    "with key $kkey"
+	kf_wait_for 10 "kmsd logs the refusal" "" kf_logged kmsd \
+	    "refused this daemon's CURVE key"
+	kf_kms_add kms1
+	kf_cli_ok pool create kp1 --mediaagent ma1 --kms kms1
+	kf_cli_ok --json trace --pool kp1
+	kf_assert_eq "$(kf_json 'sorted({e["actor"] for e in j})')" \
+	    "['commserve']" "pool kp1's trace while kmsd's key is not trusted"
+	cp "$KF_WORK/kmsd-late/curve.pub" "$KF_CURVE_DIR/trust/kmsd-late.pub"
+	kf_wait_for 15 "kmsd let in" "" kf_logged kmsd \
+	    "accepts this daemon's CURVE key now"
+	kf_cli_ok pool create kp2 --mediaagent ma1 --kms kms1
+	kms_steps() {
+		kf_cli_ok --json trace --pool kp2
+		[ "$(kf_json 'sorted({e["step"] for e in j if e["actor"] == "kms"})')" = "[2, 3]" ]
+	}
+	kf_wait_for 10 "kmsd's steps 2 and 3 in pool kp2's trace" "" kms_steps
+	kf_assert_alive kmsd commserve
+	kf_log "kmsd's trace events arrive once its key is trusted"
+else
+	kf_log "SKIP case 6: kmsd is not built"
+fi
+
+# ---- 7. what the client-MediaAgent stream carries
 # A relay between the client and MediaAgent ma2 (whose advertised data
 # endpoint is the relay) writes every byte, both ways, to wire.cap.
 ma2_port=$(kf_free_port)
