@@ -136,6 +136,7 @@ int	cmd_pool_list(struct cli *, const struct cli_args *);
 int	cmd_client_add(struct cli *, const struct cli_args *);
 int	cmd_client_list(struct cli *, const struct cli_args *);
 int	cmd_ma_list(struct cli *, const struct cli_args *);
+int	cmd_ma_unpin(struct cli *, const struct cli_args *);
 
 /* cmd_kms.c */
 int	cmd_kms_add(struct cli *, const struct cli_args *);

@@ -1,7 +1,8 @@
 /*
- * cmd_client.c - keyflow client add / client list and mediaagent list:
- * registering a client's network password with CommServe, and the tables
- * of the parties CommServe knows (kms list is in cmd_kms.c).
+ * cmd_client.c - keyflow client add / client list and mediaagent list /
+ * unpin: registering a client's network password with CommServe, the
+ * tables of the parties CommServe knows (kms list is in cmd_kms.c), and
+ * clearing the CURVE key a MediaAgent name is pinned to.
  *
  * The network password is the secret that protects every DEK CommServe
  * sends the client (seed backup step 3, restore step 5).  It is read from a
@@ -109,6 +110,8 @@ ma_json(struct json *j, const void *item)
 	json_kbool(j, "connected", ma->connected);
 	if (ma->has_last_seen_us)
 		json_ktime(j, "last_seen", ma->last_seen_us);
+	json_key(j, "curve_key");
+	json_str(j, ma->curve_key);	/* null: not pinned */
 	json_obj_end(j);
 }
 
@@ -123,6 +126,11 @@ ma_row(struct table *t, const void *item)
 	table_add(t, ma->connected ? "yes" : "no");
 	table_add(t, out_time(ma->has_last_seen_us ? ma->last_seen_us : 0,
 	    tb, sizeof(tb)));
+	/* Enough to tell keys apart; --json has the whole key. */
+	if (ma->curve_key != NULL && ma->curve_key[0] != '\0')
+		table_addf(t, "%.8s\u2026", ma->curve_key);
+	else
+		table_add(t, NULL);
 }
 
 int
@@ -130,10 +138,39 @@ cmd_ma_list(struct cli *c, const struct cli_args *a)
 {
 	static const struct cli_list_view view = {
 		KF__MSG_TYPE__MA_LIST, KF__MSG_TYPE__MA_LIST_REPLY,
-		"no MediaAgents", 4,
-		{ "NAME", "ENDPOINT", "CONNECTED", "LAST SEEN" },
+		"no MediaAgents", 5,
+		{ "NAME", "ENDPOINT", "CONNECTED", "LAST SEEN", "CURVE KEY" },
 		ma_json, ma_row
 	};
 
 	return cli_list(c, &view, 0);
+}
+
+int
+cmd_ma_unpin(struct cli *c, const struct cli_args *a)
+{
+	Kf__MediaAgentUnpin	 req = KF__MEDIA_AGENT_UNPIN__INIT;
+	Kf__Ok			*ok;
+	struct wire_msg		 m;
+	struct json		 j;
+
+	if (a->pos[0][0] == '\0')
+		return cli_usage_error(c, "NAME must not be empty");
+	req.name = a->pos[0];
+	if (cli_request(c, KF__MSG_TYPE__MA_UNPIN, &req.base,
+	    KF__MSG_TYPE__OK, &m) == -1)
+		return CLI_EXIT_FAIL;
+	ok = (Kf__Ok *)m.body;
+	if (c->json) {
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_kstr(&j, "name", a->pos[0]);
+		json_kstr(&j, "message", ok->message);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else
+		out_line(stdout, "%s", ok->message != NULL ? ok->message :
+		    "unpinned");
+	wire_msg_clear(&m);
+	return CLI_EXIT_OK;
 }

@@ -105,7 +105,15 @@ static const struct cli_command commands[] = {
 	  "List clients: connected, last seen, failed authentications." },
 	{ "mediaagent", "list", cmd_ma_list, 0, 0, no_opts,
 	  "mediaagent list", NULL,
-	  "List MediaAgents: data endpoint, connected, last seen." },
+	  "List MediaAgents: data endpoint, connected, last seen, and the "
+	  "CURVE key the name is pinned to (its first 8 characters; --json: "
+	  "the whole key, null when none)." },
+	{ "mediaagent", "unpin", cmd_ma_unpin, 1, 1, no_opts,
+	  "mediaagent unpin NAME", NULL,
+	  "Clear the CURVE key MediaAgent NAME is pinned to (with CURVE on, "
+	  "the key it first registered with; another key is refused), after "
+	  "replacing its key on purpose: its next registration pins the key "
+	  "it authenticates with." },
 	{ "kms", "add", cmd_kms_add, 1, 1, kms_add_opts,
 	  "kms add NAME --kmip HOST:PORT --ca CA.pem --cert CERT.pem --key "
 	  "KEY.pem [--no-correlation]", NULL,

@@ -46,6 +46,7 @@ static const struct wire_type wire_types[] = {
 	T(CATALOG_GET, "catalog get", catalog_get, 0),
 	T(KMS_ADD, "kms add", kms_add, 0),
 	T(VERIFY_START, "verify start", verify_start, 0),
+	T(MA_UNPIN, "mediaagent unpin", media_agent_unpin, 0),
 	T(VERIFY_RESULT, "verify result", verify_result, 0),
 	T(KMS_INFO, "kms info", kms_info, 0),
 	T(POOL_INFO, "pool info", pool_info, 0),

@@ -141,6 +141,8 @@ admin_ma_list(struct req *r)
 		    PEER_MEDIAAGENT, m->name));
 		infos[i].has_last_seen_us = m->last_seen_us > 0;
 		infos[i].last_seen_us = m->last_seen_us;
+		infos[i].curve_key = m->curve_key[0] != '\0' ?
+		    m->curve_key : NULL;
 	}
 	rep.n_mediaagents = rows.n;
 	rep.mediaagents = items;
@@ -149,6 +151,51 @@ done:
 	rows_free(&rows);
 	free(infos);
 	free(items);
+}
+
+/*
+ * Forget the CURVE key a MediaAgent name is pinned to (peers.c pins it):
+ * the operator's answer when a MediaAgent's key was replaced on purpose.
+ * The MediaAgent registered now keeps being served; the next registration
+ * of the name pins the key it authenticates with.
+ */
+void
+admin_ma_unpin(struct req *r)
+{
+	const Kf__MediaAgentUnpin *u;
+	Kf__Ok			 ok = KF__OK__INIT;
+	char			 old[DB_CURVE_KEY_MAX], msg[DB_TEXT_MAX];
+	int			 rc;
+
+	u = (const Kf__MediaAgentUnpin *)r->msg->body;
+	if (!cs_name_valid(u->name)) {
+		cs_error(r, KF__KF_ERR__ERR_INVALID, "invalid MediaAgent name: "
+		    "use 1..%d letters, digits, '-', '_' or '.'", CS_NAME_MAX);
+		return;
+	}
+	rc = db_ma_unpin(r->cs->db, u->name, old);
+	if (rc == DB_NOT_FOUND) {
+		cs_error(r, KF__KF_ERR__ERR_NOT_FOUND, "no MediaAgent named %s "
+		    "(keyflow mediaagent list shows the known ones)", u->name);
+		return;
+	}
+	if (rc != DB_OK) {
+		cs_error(r, KF__KF_ERR__ERR_DB, "cannot unpin MediaAgent %s: "
+		    "%s", u->name, db_errmsg(r->cs->db));
+		return;
+	}
+	if (old[0] == '\0')
+		(void)snprintf(msg, sizeof(msg), "MediaAgent %s was not pinned "
+		    "to a CURVE key; its next registration with CURVE pins the "
+		    "key it authenticates with", u->name);
+	else
+		(void)snprintf(msg, sizeof(msg), "MediaAgent %s is no longer "
+		    "pinned to CURVE key %s; its next registration pins the "
+		    "key it authenticates with", u->name, old);
+	log_info("operator unpinned MediaAgent %s (was pinned to %s)",
+	    u->name, old[0] != '\0' ? old : "no key");
+	ok.message = msg;
+	cs_reply(r, KF__MSG_TYPE__OK, &ok.base);
 }
 
 static void

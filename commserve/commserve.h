@@ -218,6 +218,7 @@ void	pool_list(struct req *);
 void	admin_client_add(struct req *);
 void	admin_client_list(struct req *);
 void	admin_ma_list(struct req *);
+void	admin_ma_unpin(struct req *);
 void	admin_kms_list(struct req *);
 void	admin_trace_get(struct req *);
 

@@ -119,14 +119,26 @@ int	db_client_list(struct db *,
 int	db_client_auth_result(struct db *, int64_t id, int ok);
 
 /* MediaAgents, upserted when they register. */
+#define DB_CURVE_KEY_MAX	41	/* a Z85 CURVE key and its NUL */
 struct db_mediaagent {
 	int64_t	id;
 	char	name[DB_NAME_MAX];
 	char	data_endpoint[DB_TEXT_MAX];
 	char	mount_root[DB_TEXT_MAX];
 	int64_t	last_seen_us;
+	char	curve_key[DB_CURVE_KEY_MAX];	/* pinned CURVE key, "" = none */
 };
-int	db_ma_upsert(struct db *, struct db_mediaagent *in_out);	/* sets id */
+/*
+ * Sets id.  With curve_key "" (CURVE off) no pin is checked or written.
+ * Otherwise the name is pinned to curve_key on its first registration (or
+ * after db_ma_unpin), and a name pinned to another key gives DB_EXISTS
+ * with the row unchanged: the check and the update are one statement.
+ */
+int	db_ma_upsert(struct db *, struct db_mediaagent *in_out);
+/* Clear the pin of MediaAgent name; old gets the key it had ("" = none).
+ * DB_NOT_FOUND for an unknown name. */
+int	db_ma_unpin(struct db *, const char *name,
+	    char old[DB_CURVE_KEY_MAX]);
 int	db_ma_find(struct db *, const char *name, struct db_mediaagent *out);
 int	db_ma_get(struct db *, int64_t id, struct db_mediaagent *out);
 int	db_ma_list(struct db *,

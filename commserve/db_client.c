@@ -6,7 +6,10 @@
  * count, and the derived network key wrapped under CommServe's local key.
  * The password itself is never stored.  Wrong passwords are counted; a
  * right one stamps last_seen.  MediaAgents are upserted by name each time
- * they register, keeping their id (pools refer to it).
+ * they register, keeping their id (pools refer to it).  With CURVE on, a
+ * MediaAgent name is pinned to the key of its first registration, and the
+ * upsert itself refuses another key, so two registrations racing cannot
+ * both win: the row's lock decides.
  */
 #include <string.h>
 
@@ -134,17 +137,33 @@ db_client_auth_result(struct db *db, int64_t id, int ok)
 
 #define MA_COLS \
 	"SELECT id, name, data_endpoint, mount_root, " \
-	DB_US("last_seen_at") " FROM mediaagents "
+	DB_US("last_seen_at") ", curve_key FROM mediaagents "
+#define MA_NCOLS	6
 
 static const char sql_ma_find[] = MA_COLS "WHERE name = $1";
 static const char sql_ma_get[] = MA_COLS "WHERE id = $1";
 static const char sql_ma_list[] = MA_COLS "ORDER BY id";
+/*
+ * $4 '' (CURVE off) neither checks nor writes the pin; a key pins an
+ * unpinned name and must equal a pinned one.  A refused conflict updates
+ * nothing and returns no row.
+ */
 static const char sql_ma_upsert[] =
-    "INSERT INTO mediaagents (name, data_endpoint, mount_root, last_seen_at) "
-    "VALUES ($1, $2, $3, now()) ON CONFLICT (name) DO UPDATE SET "
+    "INSERT INTO mediaagents (name, data_endpoint, mount_root, curve_key, "
+    "last_seen_at) VALUES ($1, $2, $3, $4, now()) "
+    "ON CONFLICT (name) DO UPDATE SET "
     "data_endpoint = excluded.data_endpoint, "
-    "mount_root = excluded.mount_root, last_seen_at = now() "
+    "mount_root = excluded.mount_root, last_seen_at = now(), "
+    "curve_key = CASE WHEN excluded.curve_key = '' "
+    "THEN mediaagents.curve_key ELSE excluded.curve_key END "
+    "WHERE excluded.curve_key = '' OR mediaagents.curve_key = '' OR "
+    "mediaagents.curve_key = excluded.curve_key "
     "RETURNING id, " DB_US("last_seen_at");
+/* The old key comes from the locked row, so it is the one cleared. */
+static const char sql_ma_unpin[] =
+    "UPDATE mediaagents m SET curve_key = '' FROM (SELECT id, curve_key "
+    "FROM mediaagents WHERE name = $1 FOR UPDATE) old WHERE m.id = old.id "
+    "RETURNING old.curve_key";
 
 static int
 read_ma(struct db *db, const struct db_row *r, void *ctx)
@@ -156,7 +175,8 @@ read_ma(struct db *db, const struct db_row *r, void *ctx)
 	    DB_COL_STR(r, 1, m->name) == -1 ||
 	    DB_COL_STR(r, 2, m->data_endpoint) == -1 ||
 	    DB_COL_STR(r, 3, m->mount_root) == -1 ||
-	    db_col_i64(r, 4, &m->last_seen_us) == -1)
+	    db_col_i64(r, 4, &m->last_seen_us) == -1 ||
+	    DB_COL_STR(r, 5, m->curve_key) == -1)
 		return -1;
 	return 0;
 }
@@ -175,13 +195,37 @@ read_ma_upsert(struct db *db, const struct db_row *r, void *ctx)
 int
 db_ma_upsert(struct db *db, struct db_mediaagent *m)
 {
-	struct db_arg	a[3];
+	struct db_arg	a[4];
+	int		rc;
 
 	if (DB_ARG_FIELD(db, &a[0], m->name, "MediaAgent name") ||
 	    DB_ARG_FIELD(db, &a[1], m->data_endpoint, "data endpoint") ||
-	    DB_ARG_FIELD(db, &a[2], m->mount_root, "mount root"))
+	    DB_ARG_FIELD(db, &a[2], m->mount_root, "mount root") ||
+	    DB_ARG_FIELD(db, &a[3], m->curve_key, "CURVE key"))
 		return DB_ERROR;
-	return db_exec_one(db, sql_ma_upsert, 3, a, 2, read_ma_upsert, m);
+	rc = db_exec_one(db, sql_ma_upsert, 4, a, 2, read_ma_upsert, m);
+	if (rc == DB_NOT_FOUND) {
+		db_seterr(db, "MediaAgent \"%s\" is pinned to another CURVE "
+		    "key", m->name);
+		return DB_EXISTS;
+	}
+	return rc;
+}
+
+static int
+read_key(struct db *db, const struct db_row *r, void *ctx)
+{
+	return db_col_str(r, 0, ctx, DB_CURVE_KEY_MAX);
+}
+
+int
+db_ma_unpin(struct db *db, const char *name, char old[DB_CURVE_KEY_MAX])
+{
+	struct db_arg	a;
+
+	old[0] = '\0';
+	db_arg_text(&a, name);
+	return db_exec_one(db, sql_ma_unpin, 1, &a, 1, read_key, old);
 }
 
 int
@@ -190,7 +234,7 @@ db_ma_find(struct db *db, const char *name, struct db_mediaagent *out)
 	struct db_arg	a;
 
 	db_arg_text(&a, name);
-	return db_exec_one(db, sql_ma_find, 1, &a, 5, read_ma, out);
+	return db_exec_one(db, sql_ma_find, 1, &a, MA_NCOLS, read_ma, out);
 }
 
 int
@@ -199,7 +243,7 @@ db_ma_get(struct db *db, int64_t id, struct db_mediaagent *out)
 	struct db_arg	a;
 
 	db_arg_i64(&a, id);
-	return db_exec_one(db, sql_ma_get, 1, &a, 5, read_ma, out);
+	return db_exec_one(db, sql_ma_get, 1, &a, MA_NCOLS, read_ma, out);
 }
 
 struct ma_list {
@@ -225,5 +269,6 @@ db_ma_list(struct db *db, void (*cb)(void *, const struct db_mediaagent *),
 {
 	struct ma_list	l = { cb, arg };
 
-	return db_exec(db, sql_ma_list, 0, NULL, 5, each_ma, &l, NULL);
+	return db_exec(db, sql_ma_list, 0, NULL, MA_NCOLS, each_ma, &l,
+	    NULL);
 }

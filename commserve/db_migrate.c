@@ -223,10 +223,23 @@ static const char *const m3_sql[] = {
 	NULL
 };
 
+/*
+ * Migration 4: with CURVE on, a MediaAgent name is pinned to the CURVE key
+ * it first registered with (trust on first use, like SSH host keys): a
+ * second machine with another trusted key cannot take the name over.  ''
+ * means not pinned: registered without CURVE, or unpinned by the operator.
+ */
+static const char *const m4_sql[] = {
+	"ALTER TABLE mediaagents ADD COLUMN curve_key text NOT NULL DEFAULT ''"
+	"  CHECK (curve_key = '' OR octet_length(curve_key) = 40)",
+	NULL
+};
+
 static const struct migration migrations[] = {
 	{ 1, "initial schema", m1_sql },
 	{ 2, "jobs.discarded_at: containers of failed backups", m2_sql },
 	{ 3, "jobs.streams: a backup's data streams", m3_sql },
+	{ 4, "mediaagents.curve_key: a name pinned to its CURVE key", m4_sql },
 };
 #define NMIGRATIONS	(sizeof(migrations) / sizeof(migrations[0]))
 

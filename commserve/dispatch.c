@@ -37,6 +37,7 @@ static const struct handler handlers[] = {
 	{ KF__MSG_TYPE__CLIENT_ADD, ANYONE, 1, admin_client_add },
 	{ KF__MSG_TYPE__CLIENT_LIST, ANYONE, 1, admin_client_list },
 	{ KF__MSG_TYPE__MA_LIST, ANYONE, 1, admin_ma_list },
+	{ KF__MSG_TYPE__MA_UNPIN, ANYONE, 1, admin_ma_unpin },
 	{ KF__MSG_TYPE__KMS_LIST, ANYONE, 1, admin_kms_list },
 	{ KF__MSG_TYPE__KMS_ADD, ANYONE, 1, kms_admin_add },
 	{ KF__MSG_TYPE__TRACE_GET, ANYONE, 1, admin_trace_get },

@@ -5,8 +5,12 @@
  * prove that it knows its network password (keyseal_auth_proof over both
  * sides' nonces), so a peer that knows only a client's name gets nothing;
  * a wrong proof is counted in the database for the operator to see.
- * Peers are known by their ZeroMQ routing id and forgotten after
- * CS_PEER_LOST_BEATS missed heartbeats.
+ * With CURVE on, a MediaAgent name is pinned to the key it first
+ * registered with, the way SSH pins host keys: another machine whose key
+ * CommServe trusts cannot take the name over (and be sent its clients)
+ * until the operator runs keyflow mediaagent unpin.  Peers are known by
+ * their ZeroMQ routing id and forgotten after CS_PEER_LOST_BEATS missed
+ * heartbeats.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,11 +133,60 @@ hello_curve_check(struct req *r, const Kf__Hello *h)
 	return 0;
 }
 
+/*
+ * The name is pinned to another key: say what happened and what to do,
+ * to the peer and in CommServe's log.  The pinned key is read only for
+ * the sentence; db_ma_upsert already refused, in one statement.
+ */
+static void
+hello_pin_refused(struct req *r, const char *name)
+{
+	struct db_mediaagent	cur;
+	char			msg[512], pinned[16];
+
+	if (db_ma_find(r->cs->db, name, &cur) == DB_OK &&
+	    cur.curve_key[0] != '\0')
+		(void)snprintf(pinned, sizeof(pinned), "%.8s\u2026",
+		    cur.curve_key);
+	else
+		(void)snprintf(pinned, sizeof(pinned), "another key");
+	(void)snprintf(msg, sizeof(msg), "MediaAgent %s is pinned to CURVE "
+	    "key %s; this connection authenticated with %.8s\u2026; if %s's "
+	    "key was replaced on purpose, run: keyflow mediaagent unpin %s",
+	    name, pinned, r->msg->peer_key, name, name);
+	log_warnx("%s", msg);
+	cs_error(r, KF__KF_ERR__ERR_AUTH, "%s", msg);
+}
+
+/*
+ * The name was just pinned to keep's key (after an unpin): registrations
+ * of the name under any other key lose their standing.  Their next
+ * message is answered "not registered" and their next HELLO meets the
+ * new pin.
+ */
+static void
+forget_other_keys(struct cs *cs, const struct peer *keep)
+{
+	struct peer	*p;
+
+	for (p = cs->peers; p != NULL; p = p->next) {
+		if (p == keep || !p->authed || p->role != PEER_MEDIAAGENT ||
+		    strcmp(p->name, keep->name) != 0 ||
+		    strcmp(p->curve_key, keep->curve_key) == 0)
+			continue;
+		p->authed = 0;
+		log_warnx("MediaAgent %s is now pinned to CURVE key "
+		    "%.8s\u2026: its registration under key %.8s\u2026 is "
+		    "dropped", p->name, keep->curve_key, p->curve_key);
+	}
+}
+
 static void
 hello_mediaagent(struct req *r, const Kf__Hello *h)
 {
 	struct db_mediaagent	 ma;
 	struct peer		*p;
+	int			 rc;
 
 	memset(&ma, 0, sizeof(ma));
 	if (h->data_endpoint == NULL ||
@@ -155,7 +208,15 @@ hello_mediaagent(struct req *r, const Kf__Hello *h)
 	snprintf(ma.mount_root, sizeof(ma.mount_root), "%s", h->mount_root);
 	if (hello_curve_check(r, h) == -1)
 		return;
-	if (db_ma_upsert(r->cs->db, &ma) != DB_OK) {
+	/* Checked equal to the HELLO's key; "" with CURVE off: no pin. */
+	snprintf(ma.curve_key, sizeof(ma.curve_key), "%s",
+	    curve_enabled() ? r->msg->peer_key : "");
+	rc = db_ma_upsert(r->cs->db, &ma);
+	if (rc == DB_EXISTS) {
+		hello_pin_refused(r, h->name);
+		return;
+	}
+	if (rc != DB_OK) {
 		cs_error(r, KF__KF_ERR__ERR_DB, "cannot record MediaAgent %s: "
 		    "%s", h->name, db_errmsg(r->cs->db));
 		return;
@@ -169,8 +230,9 @@ hello_mediaagent(struct req *r, const Kf__Hello *h)
 	p->db_id = ma.id;
 	snprintf(p->name, sizeof(p->name), "%s", h->name);
 	/* Verified above: clients will be told to expect this server key. */
-	snprintf(p->curve_key, sizeof(p->curve_key), "%s",
-	    curve_enabled() ? r->msg->peer_key : "");
+	snprintf(p->curve_key, sizeof(p->curve_key), "%s", ma.curve_key);
+	if (p->curve_key[0] != '\0')
+		forget_other_keys(r->cs, p);
 	welcome(r, p);
 	jobs_discard_resend(r->cs, p);
 }

@@ -175,7 +175,9 @@ kf_curve_setup() {
 
 # kf_curve_env NAME PROGRAM ARGS...: fill the caller's env array with the
 # KEYFLOW_CURVE_* settings for daemon NAME, making and trusting its key
-# pair.  A MediaAgent's endpoints go to the server key list kf-poke reads.
+# pair (a MediaAgent's is that of its --name, mediaagent-NAME, whatever
+# its label).  A MediaAgent's endpoints go to the server key list kf-poke
+# reads.
 kf_curve_env() {
 	local name=$1 prog=$2 dir i j
 	shift 2
@@ -185,7 +187,16 @@ kf_curve_env() {
 		env=(KEYFLOW_CURVE_DIR="$KF_CURVE_DIR/commserve"
 		    KEYFLOW_CURVE_TRUST="$KF_CURVE_DIR/trust")
 		return ;;
-	mediaagentd|clientd|kmsd) ;;
+	mediaagentd)
+		# CommServe pins a MediaAgent name to its key: a MediaAgent
+		# restarted under another label keeps its name's key pair.
+		for ((i = 1; i < $#; i++)); do
+			j=$((i + 1))
+			[ "${!i}" != --name ] ||
+			    dir=$KF_CURVE_DIR/mediaagent-${!j}
+		done
+		name=${dir##*/} ;;
+	clientd|kmsd) ;;
 	*) return ;;
 	esac
 	kf_curve_keygen "$dir" >/dev/null

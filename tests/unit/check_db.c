@@ -67,8 +67,8 @@ START_TEST(test_migrate)
 	OK(db, db_migrate(db));
 	OK(db, db_migrate(db));
 	OK(db, db_schema_version(db, &version));
-	ck_assert_int_eq(version, 3);
-	ck_assert_int_eq(sql("SELECT count(*) FROM schema_version"), 3);
+	ck_assert_int_eq(version, 4);
+	ck_assert_int_eq(sql("SELECT count(*) FROM schema_version"), 4);
 	ck_assert_int_eq(sql("SELECT count(*) FROM kms_servers WHERE "
 	    "name = 'builtin' AND kind = 'builtin'"), 1);
 	db_close(&db);
@@ -285,6 +285,51 @@ START_TEST(test_ma_upsert)
 }
 END_TEST
 
+/*
+ * A MediaAgent name pinned to the CURVE key of its first registration:
+ * another key is refused without changing the row, a registration without
+ * CURVE ("") neither checks nor clears the pin, and unpin hands back the
+ * old key so the next key pins.
+ */
+START_TEST(test_ma_pin)
+{
+	struct db		*db = open_db("");
+	struct db_mediaagent	 m, other, got;
+	char			 old[DB_CURVE_KEY_MAX];
+	const char		*ka = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	const char		*kb = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+
+	memset(&m, 0, sizeof(m));
+	(void)snprintf(m.name, sizeof(m.name), "ma-pin");
+	(void)snprintf(m.data_endpoint, sizeof(m.data_endpoint), "tcp://a:1");
+	(void)snprintf(m.curve_key, sizeof(m.curve_key), "%s", ka);
+	OK(db, db_ma_upsert(db, &m));
+	other = m;
+	(void)snprintf(other.data_endpoint, sizeof(other.data_endpoint),
+	    "tcp://b:2");
+	(void)snprintf(other.curve_key, sizeof(other.curve_key), "%s", kb);
+	ck_assert_int_eq(db_ma_upsert(db, &other), DB_EXISTS);
+	OK(db, db_ma_find(db, "ma-pin", &got));
+	ck_assert_str_eq(got.data_endpoint, "tcp://a:1");
+	ck_assert_str_eq(got.curve_key, ka);
+	/* The same key again is welcome; no key (CURVE off) keeps the pin. */
+	OK(db, db_ma_upsert(db, &m));
+	other.curve_key[0] = '\0';
+	OK(db, db_ma_upsert(db, &other));
+	OK(db, db_ma_find(db, "ma-pin", &got));
+	ck_assert_str_eq(got.data_endpoint, "tcp://b:2");
+	ck_assert_str_eq(got.curve_key, ka);
+	OK(db, db_ma_unpin(db, "ma-pin", old));
+	ck_assert_str_eq(old, ka);
+	(void)snprintf(other.curve_key, sizeof(other.curve_key), "%s", kb);
+	OK(db, db_ma_upsert(db, &other));
+	OK(db, db_ma_find(db, "ma-pin", &got));
+	ck_assert_str_eq(got.curve_key, kb);
+	ck_assert_int_eq(db_ma_unpin(db, "no-such-ma", old), DB_NOT_FOUND);
+	db_close(&db);
+}
+END_TEST
+
 /* A struct with guard bytes after it, to see that nothing overflows. */
 struct guarded_ma {
 	struct db_mediaagent	ma;		/* filled by the layer */
@@ -386,7 +431,8 @@ int
 main(void)
 {
 	const TTest *const core[] = { test_open_bad, test_migrate, test_kms,
-	    test_pools, test_clients, test_ma_upsert, test_reconnect, NULL };
+	    test_pools, test_clients, test_ma_upsert, test_ma_pin,
+	    test_reconnect, NULL };
 	const TTest *const limits[] = { test_limits_read, NULL };
 
 	return db_fixture_main("check_db", core, limits);
