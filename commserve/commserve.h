@@ -56,6 +56,8 @@ struct peer {
 	size_t		 client_nonce_len;	/* its length */
 	int64_t		 last_seen_ms;		/* monotonic */
 	char		 curve_key[41];		/* MediaAgent's CURVE key, or "" */
+	int64_t		 discard_from;		/* discard sweep: next job id, 0 none */
+	int64_t		 discard_next_ms;	/* its next batch not before */
 };
 
 struct kek_cache;
@@ -280,7 +282,7 @@ void	jobs_done(struct req *);
 void	jobs_accepted(struct req *);
 void	jobs_ma_error(struct req *);
 void	jobs_ma_ok(struct req *);
-void	jobs_discard_resend(struct cs *, const struct peer *);
+void	jobs_discard_resend(struct cs *, struct peer *);
 int	jobs_announce(struct cs *, struct job_rt *);
 struct peer *jobs_seal_for_client(struct cs *, struct job_rt *,
 	    Kf__SealedKey *, uint8_t *store, size_t storecap);

@@ -184,10 +184,12 @@ int	db_job_finish(struct db *, int64_t id, int state, uint64_t files,
 /* At start: every job left running becomes interrupted.  Sets *count. */
 int	db_jobs_interrupt_running(struct db *, uint64_t *count);
 /* Backups of MediaAgent ma_id that failed or were interrupted and whose
- * container the MediaAgent has not confirmed discarded: oldest first, at
- * most limit. */
-int	db_jobs_undiscarded(struct db *, int64_t ma_id, unsigned limit,
-	    void (*cb)(void *, int64_t job, const char *mount_path), void *arg);
+ * container the MediaAgent has not confirmed discarded, with an id above
+ * after: in id order, at most limit.  pending (may be NULL) is set to how
+ * many there are above after in all, beyond limit too. */
+int	db_jobs_undiscarded(struct db *, int64_t ma_id, int64_t after,
+	    unsigned limit, void (*cb)(void *, int64_t job,
+	    const char *mount_path), void *arg, uint64_t *pending);
 /* The MediaAgent confirmed the discard: *changed = 0 if the job is not a
  * failed or interrupted backup of ma_id still waiting for one. */
 int	db_job_discarded(struct db *, int64_t id, int64_t ma_id, int *changed);

@@ -362,11 +362,14 @@ db_jobs_interrupt_running(struct db *db, uint64_t *count)
  * Backups that ended without a catalog and whose MediaAgent has not yet
  * confirmed that their container is gone (migration 2).
  */
+#define SQL_UNDISCARDED \
+    "FROM jobs j JOIN storage_pools p ON p.id = j.pool_id " \
+    "WHERE p.mediaagent_id = $1 AND j.type = 1 AND j.state IN (3, 4) " \
+    "AND j.discarded_at IS NULL AND j.id > $2"
 static const char sql_jobs_undiscarded[] =
-    "SELECT j.id, p.mount_path FROM jobs j "
-    "JOIN storage_pools p ON p.id = j.pool_id "
-    "WHERE p.mediaagent_id = $1 AND j.type = 1 AND j.state IN (3, 4) "
-    "AND j.discarded_at IS NULL ORDER BY j.id LIMIT $2";
+    "SELECT j.id, p.mount_path " SQL_UNDISCARDED " ORDER BY j.id LIMIT $3";
+static const char sql_jobs_undiscarded_count[] =
+    "SELECT count(*) " SQL_UNDISCARDED;
 static const char sql_job_discarded[] =
     "UPDATE jobs j SET discarded_at = now() FROM storage_pools p "
     "WHERE j.id = $1 AND p.id = j.pool_id AND p.mediaagent_id = $2 "
@@ -393,16 +396,27 @@ each_undiscarded(struct db *db, const struct db_row *r, void *ctx)
 	return 0;
 }
 
+static int
+read_count(struct db *db, const struct db_row *r, void *ctx)
+{
+	return db_col_u64(r, 0, ctx);
+}
+
 int
-db_jobs_undiscarded(struct db *db, int64_t ma_id, unsigned limit,
-    void (*cb)(void *, int64_t job, const char *mount_path), void *arg)
+db_jobs_undiscarded(struct db *db, int64_t ma_id, int64_t after,
+    unsigned limit, void (*cb)(void *, int64_t job, const char *mount_path),
+    void *arg, uint64_t *pending)
 {
 	struct discard_list	l = { cb, arg };
-	struct db_arg		a[2];
+	struct db_arg		a[3];
 
 	db_arg_i64(&a[0], ma_id);
-	db_arg_i64(&a[1], limit);
-	return db_exec(db, sql_jobs_undiscarded, 2, a, 2, each_undiscarded, &l,
+	db_arg_i64(&a[1], after);
+	db_arg_i64(&a[2], limit);
+	if (pending != NULL && db_exec_one(db, sql_jobs_undiscarded_count, 2,
+	    a, 1, read_count, pending) != DB_OK)
+		return DB_ERROR;
+	return db_exec(db, sql_jobs_undiscarded, 3, a, 2, each_undiscarded, &l,
 	    NULL);
 }
 

@@ -29,8 +29,13 @@
 #include "log.h"
 #include "util.h"
 
-/* Discards sent to a MediaAgent at one registration; the rest next time. */
-#define JOBS_RESEND_MAX	256
+/*
+ * Discards sent to a registered MediaAgent in one batch: the first when it
+ * registers, the next ones at most one a JOBS_RESEND_PACE_MS until none is
+ * left, so a big backlog neither floods it nor stalls CommServe's loop.
+ */
+#define JOBS_RESEND_MAX		256
+#define JOBS_RESEND_PACE_MS	1000
 
 /*
  * A job failure the database could not record (it was down): kept here and
@@ -328,6 +333,8 @@ jobs_announce(struct cs *cs, struct job_rt *j)
 	return cs_send(cs, ma, KF__MSG_TYPE__JOB_ANNOUNCE, &a.base);
 }
 
+static void	resend_tick(struct cs *);
+
 void
 jobs_expire(struct cs *cs)
 {
@@ -337,6 +344,7 @@ jobs_expire(struct cs *cs)
 
 	if (cs->unrecorded != NULL)
 		unrecorded_retry(cs);
+	resend_tick(cs);
 
 	for (j = cs->jobs; j != NULL; j = next) {
 		next = j->next;
@@ -626,7 +634,7 @@ jobs_ma_error(struct req *r)
 	    e->message);
 }
 
-/* One backup whose container a registering MediaAgent must drop. */
+/* One backup whose container a registered MediaAgent must drop. */
 struct resend {
 	int64_t	 id;				/* jobs.id */
 	char	 mount_path[DB_TEXT_MAX];	/* its pool's mount path */
@@ -652,42 +660,94 @@ resend_row(void *arg, int64_t id, const char *mount_path)
 }
 
 /*
- * A MediaAgent just registered: send it a discard for every backup of
- * its pools that failed or was interrupted and whose container it has not
- * confirmed gone.  Best effort: what is not confirmed is sent again at its
- * next registration.
+ * The next batch of ma's discard sweep: backups of its pools that failed
+ * or were interrupted, whose container it has not confirmed gone, from
+ * its cursor on.  The cursor passes every job sent, so one the MediaAgent
+ * answers with ERROR is not sent again before its next registration; a
+ * batch the database did not give is tried again at a later tick.
  */
-void
-jobs_discard_resend(struct cs *cs, const struct peer *ma)
+static void
+resend_batch(struct cs *cs, struct peer *ma)
 {
 	struct resend_list	l = { NULL, 0 };
+	uint64_t		pending = 0;
+	int			first = ma->discard_from == 1;
 	size_t			i;
 
-	if (ma == NULL || ma->role != PEER_MEDIAAGENT || !ma->authed)
-		return;
+	ma->discard_next_ms = util_mono_ms() + JOBS_RESEND_PACE_MS;
 	if ((l.v = calloc(JOBS_RESEND_MAX, sizeof(*l.v))) == NULL) {
 		log_warnx("MediaAgent %s: out of memory listing the containers "
-		    "to discard", ma->name);
+		    "to discard (tried again in a second)", ma->name);
 		return;
 	}
-	if (db_jobs_undiscarded(cs->db, ma->db_id, JOBS_RESEND_MAX,
-	    resend_row, &l) != DB_OK) {
+	if (db_jobs_undiscarded(cs->db, ma->db_id, ma->discard_from - 1,
+	    JOBS_RESEND_MAX, resend_row, &l, first ? &pending : NULL) !=
+	    DB_OK) {
 		log_warnx("MediaAgent %s: cannot list the containers of failed "
-		    "backups to discard (next registration): %s", ma->name,
-		    db_errmsg(cs->db));
+		    "backups to discard (tried again in a second): %s",
+		    ma->name, db_errmsg(cs->db));
 		goto done;
 	}
+	if (pending > 0)
+		log_info("MediaAgent %s: discarding the containers of %llu "
+		    "failed or interrupted backups, %d a second at most",
+		    ma->name, (unsigned long long)pending, JOBS_RESEND_MAX);
 	if (l.n > 0)
-		log_info("MediaAgent %s: discarding the containers of %zu "
-		    "failed or interrupted backups", ma->name, l.n);
+		log_debug("MediaAgent %s: discard batch of %zu (jobs %lld to "
+		    "%lld)", ma->name, l.n, (long long)l.v[0].id,
+		    (long long)l.v[l.n - 1].id);
 	for (i = 0; i < l.n; i++) {
 		/* Never a job this CommServe still runs (ids do not recur). */
 		if (jobs_find(cs, l.v[i].id) != NULL)
 			continue;
 		discard_send(cs, ma->name, l.v[i].id, l.v[i].mount_path);
 	}
+	if (l.n == JOBS_RESEND_MAX && l.v[l.n - 1].id < INT64_MAX) {
+		ma->discard_from = l.v[l.n - 1].id + 1;
+		goto done;
+	}
+	if (!first || l.n > 0)
+		log_info("MediaAgent %s: every pending discard sent", ma->name);
+	ma->discard_from = 0;
 done:
 	free(l.v);
+}
+
+/*
+ * A MediaAgent just registered: its discard sweep starts again from the
+ * first job, with a batch now and the rest from the ticks.  What is not
+ * confirmed is sent again at its next registration.
+ */
+void
+jobs_discard_resend(struct cs *cs, struct peer *ma)
+{
+	if (ma == NULL || ma->role != PEER_MEDIAAGENT || !ma->authed)
+		return;
+	ma->discard_from = 1;
+	resend_batch(cs, ma);
+}
+
+/* A tick: the next batch of each sweep that is due. */
+static void
+resend_tick(struct cs *cs)
+{
+	struct peer	*p;
+	int64_t		 now = util_mono_ms();
+
+	for (p = cs->peers; p != NULL; p = p->next) {
+		if (p->discard_from == 0 || now < p->discard_next_ms)
+			continue;
+		/* Gone, or registered again elsewhere: that one sweeps. */
+		if (p->role != PEER_MEDIAAGENT || !peers_alive(p) ||
+		    peers_find(cs, PEER_MEDIAAGENT, p->name) != p) {
+			log_info("MediaAgent %s: discard sweep stopped, this "
+			    "connection is gone or replaced; a registration "
+			    "sends the rest", p->name);
+			p->discard_from = 0;
+			continue;
+		}
+		resend_batch(cs, p);
+	}
 }
 
 /* An OK from a MediaAgent: naming a job, it confirms a discard. */

@@ -101,6 +101,15 @@ fb_discarded_at() {
 	    "SELECT coalesce(discarded_at::text, '') FROM jobs WHERE id = $1"
 }
 
+# fb_wait_discarded JOB WHAT: until the discard of JOB is confirmed (the
+# query runs again at every try), at most 10 s.
+fb_is_discarded() {
+	[ -n "$(fb_discarded_at "$1")" ]
+}
+fb_wait_discarded() {
+	kf_wait_for 10 "$2" "" fb_is_discarded "$1"
+}
+
 # fb_wait_ended JOB: until JOB is no longer running (the database may be
 # away for a while); its state printed.
 fb_wait_ended() {

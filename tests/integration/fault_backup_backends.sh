@@ -77,8 +77,7 @@ fb_pg_start
 fb_assert_ended "$BB_JOB" failed 'ERR_DB.*cannot commit the job'
 fault_elapsed_ok "$t0" "the backup failing across the database outage"
 fault_assert_no_container "$BB_JOB"
-kf_wait_for 10 "the discard of job $BB_JOB confirmed" "" \
-    test -n "$(fb_discarded_at "$BB_JOB")"
+fb_wait_discarded "$BB_JOB" "the discard of job $BB_JOB confirmed"
 kf_cli_fails restore "$BB_JOB" --to "$KF_WORK/never1"
 kf_assert_grep "$KF_BOTH" 'ERR_STATE'
 bb_after

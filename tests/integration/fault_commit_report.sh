@@ -34,8 +34,7 @@ cr_assert_discarded() {
 	kf_wait_for 20 "job $1's committed container removed" "" cr_gone "$1"
 	kf_assert_grep "${KF_LOG[$2]}" \
 	    "job $1: removed $root/pool1/job-$1.kfc, committed here but discarded by CommServe"
-	kf_wait_for 10 "CommServe records job $1's discard" "" \
-	    test -n "$(fb_discarded_at "$1")"
+	fb_wait_discarded "$1" "CommServe records job $1's discard"
 	kf_assert_grep "${KF_LOG[$cs]}" \
 	    "job $1: MediaAgent ma1 confirmed its container is discarded"
 	kf_cli_fails restore "$1" --to "$KF_WORK/never-$1"

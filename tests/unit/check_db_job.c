@@ -1,18 +1,30 @@
 /*
  * check_db_job.c - the CommServe database layer (commserve/db*.c) against
  * a live PostgreSQL, part two: jobs (create, DEK, finish, list, interrupt
- * at startup), the catalog (committed with the backup in one transaction,
- * read back in pages byte for byte) and trace events, and the limits on
- * what the layer writes.  The shared fixture is db_fixture.c.
+ * at startup, the failed backups whose containers wait for a discard), the
+ * catalog (committed with the backup in one transaction, read back in pages
+ * byte for byte) and trace events, and the limits on what the layer
+ * writes.  The shared fixture is db_fixture.c.
  */
 #include <check.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
 #include "db_fixture.h"
+
+/* A running restore of backup in w. */
+static void
+restore_job(struct world *w, struct db_job *r, int64_t backup)
+{
+	*r = (struct db_job){ .type = 2, .client_id = w->client.id,
+	    .pool_id = w->pool.id, .copy_id = w->pool.copy_id,
+	    .key_set_id = w->ks.id, .backup_job = backup };
+	OK(w->db, db_job_create(w->db, r));
+}
 
 START_TEST(test_jobs)
 {
@@ -72,14 +84,7 @@ START_TEST(test_jobs)
 	ck_assert_str_eq(got.error, "disk full");
 
 	/* A restore of it, completed by db_job_finish. */
-	memset(&r, 0, sizeof(r));
-	r.type = 2;
-	r.client_id = w.client.id;
-	r.pool_id = w.pool.id;
-	r.copy_id = w.pool.copy_id;
-	r.key_set_id = w.ks.id;
-	r.backup_job = j.id;
-	OK(w.db, db_job_create(w.db, &r));
+	restore_job(&w, &r, j.id);
 	OK(w.db, db_job_finish(w.db, r.id, 2, 3, 300, 0, ""));
 	OK(w.db, db_job_get(w.db, r.id, &got));
 	ck_assert_int_eq(got.state, 2);
@@ -348,6 +353,139 @@ START_TEST(test_interrupt)
 }
 END_TEST
 
+/* What db_jobs_undiscarded listed. */
+struct discards {
+	int64_t		ids[8];		/* as listed */
+	char		mount[8][DB_TEXT_MAX];	/* their pools' mount paths */
+	int		n;		/* how many */
+};
+
+static void
+collect_discard(void *arg, int64_t id, const char *mount_path)
+{
+	struct discards	*l = arg;
+
+	ck_assert_int_lt(l->n, 8);
+	l->ids[l->n] = id;
+	(void)snprintf(l->mount[l->n], sizeof(l->mount[0]), "%s", mount_path);
+	l->n++;
+}
+
+/* db_jobs_undiscarded of w's MediaAgent; *pending left alone if NULL. */
+static struct discards
+undiscarded(struct world *w, int64_t after, unsigned limit,
+    uint64_t *pending)
+{
+	struct discards	l;
+
+	memset(&l, 0, sizeof(l));
+	OK(w->db, db_jobs_undiscarded(w->db, w->ma.id, after, limit,
+	    collect_discard, &l, pending));
+	return l;
+}
+
+/*
+ * Failed and interrupted backups of a MediaAgent's pools wait for its
+ * confirmed discard, in id order from a cursor, a limited batch at a time;
+ * running, restore, discarded jobs and other MediaAgents' never show.
+ */
+START_TEST(test_undiscarded)
+{
+	struct world	w, other;
+	struct db_job	run, f1, f2, intr, gone, rest, elsewhere;
+	struct discards	l;
+	uint64_t	pending = 99;
+	int		changed;
+
+	world(&w, "undisc");
+	world(&other, "undisc2");
+	backup_job(&w, &run, 1);
+	backup_job(&w, &f1, 1);
+	backup_job(&w, &f2, 0);
+	backup_job(&w, &intr, 1);
+	backup_job(&w, &gone, 1);
+	backup_job(&other, &elsewhere, 1);
+	OK(w.db, db_job_finish(w.db, f1.id, 3, 0, 0, 14, "bad"));
+	OK(w.db, db_job_finish(w.db, f2.id, 3, 0, 0, 14, "bad"));
+	OK(w.db, db_job_finish(w.db, intr.id, 4, 0, 0, 0, "interrupted"));
+	OK(w.db, db_job_finish(w.db, gone.id, 3, 0, 0, 14, "bad"));
+	OK(w.db, db_job_finish(w.db, elsewhere.id, 3, 0, 0, 14, "bad"));
+	restore_job(&w, &rest, f1.id);
+	OK(w.db, db_job_finish(w.db, rest.id, 3, 0, 0, 14, "bad"));
+	/* Only its own MediaAgent confirms a discard. */
+	OK(w.db, db_job_discarded(w.db, gone.id, other.ma.id, &changed));
+	ck_assert_int_eq(changed, 0);
+	OK(w.db, db_job_discarded(w.db, gone.id, w.ma.id, &changed));
+	ck_assert_int_eq(changed, 1);
+
+	l = undiscarded(&w, 0, 10, &pending);
+	ck_assert_uint_eq(pending, 3);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_int_eq(l.ids[0], f1.id);
+	ck_assert_int_eq(l.ids[1], f2.id);
+	ck_assert_int_eq(l.ids[2], intr.id);
+	ck_assert_str_eq(l.mount[0], w.pool.mount_path);
+	/* A batch: the count is of all that wait, beyond the limit. */
+	l = undiscarded(&w, 0, 1, &pending);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], f1.id);
+	ck_assert_uint_eq(pending, 3);
+	/* The next batch starts after the cursor. */
+	l = undiscarded(&w, f1.id, 1, &pending);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], f2.id);
+	ck_assert_uint_eq(pending, 2);
+	l = undiscarded(&w, f2.id, 10, NULL);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], intr.id);
+	l = undiscarded(&w, intr.id, 10, &pending);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_uint_eq(pending, 0);
+
+	/* The other MediaAgent sees only its own. */
+	l = undiscarded(&other, 0, 10, &pending);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], elsewhere.id);
+	ck_assert_uint_eq(pending, 1);
+
+	/* Confirmed: never listed again. */
+	OK(w.db, db_job_discarded(w.db, f2.id, w.ma.id, &changed));
+	ck_assert_int_eq(changed, 1);
+	OK(w.db, db_job_discarded(w.db, f2.id, w.ma.id, &changed));
+	ck_assert_int_eq(changed, 0);
+	l = undiscarded(&w, 0, 10, &pending);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_int_eq(l.ids[1], intr.id);
+	ck_assert_uint_eq(pending, 2);
+	db_close(&other.db);
+	db_close(&w.db);
+}
+END_TEST
+
+/* A cursor or limit at the ends of their ranges lists nothing, safely. */
+START_TEST(test_limits_undiscarded)
+{
+	struct world	w;
+	struct db_job	f;
+	struct discards	l;
+	uint64_t	pending = 99;
+
+	world(&w, "limitu");
+	backup_job(&w, &f, 0);
+	OK(w.db, db_job_finish(w.db, f.id, 3, 0, 0, 14, "bad"));
+	l = undiscarded(&w, INT64_MAX, 10, &pending);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_uint_eq(pending, 0);
+	l = undiscarded(&w, 0, 0, &pending);
+	ck_assert_int_eq(l.n, 0);
+	ck_assert_uint_eq(pending, 1);
+	l = undiscarded(&w, INT64_MIN, UINT_MAX, NULL);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(l.ids[0], f.id);
+	db_close(&w.db);
+}
+END_TEST
+
 struct events {
 	uint32_t	steps[8];	/* as read */
 	int64_t		ts[8];		/* as read */
@@ -527,9 +665,10 @@ int
 main(void)
 {
 	const TTest *const core[] = { test_jobs, test_commit_backup,
-	    test_commit_refused, test_interrupt, test_events,
+	    test_commit_refused, test_interrupt, test_undiscarded, test_events,
 	    test_events_batch, NULL };
-	const TTest *const limits[] = { test_limits_write, NULL };
+	const TTest *const limits[] = { test_limits_write,
+	    test_limits_undiscarded, NULL };
 
 	return db_fixture_main("check_db_job", core, limits);
 }
