@@ -106,6 +106,10 @@ int	cli_parse_id(struct cli *, const char *what, const char *s,
 	    uint64_t *out);
 
 /* request.c */
+int	cli_send(struct cli *, uint32_t type, const ProtobufCMessage *body,
+	    struct cli_error *);
+int	cli_await(struct cli *, uint32_t expect, struct wire_msg *reply,
+	    struct cli_error *);
 int	cli_request_quiet(struct cli *, uint32_t type,
 	    const ProtobufCMessage *body, uint32_t expect,
 	    struct wire_msg *reply, struct cli_error *);

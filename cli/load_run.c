@@ -43,6 +43,7 @@
 
 enum slot_state {
 	SLOT_IDLE,			/* ready for the next backup */
+	SLOT_STARTING,			/* its start request awaits a reply */
 	SLOT_BACKUP,			/* a backup runs */
 	SLOT_RESTORE			/* a restore of the last backup runs */
 };
@@ -50,6 +51,8 @@ enum slot_state {
 /* One load client's sequence of jobs. */
 struct slot {
 	enum slot_state	 st;		/* what it does now */
+	int		 restoring;	/* starting: a restore, not a backup */
+	uint64_t	 backup;	/* starting a restore: of this backup */
 	uint64_t	 job;		/* the running job */
 	uint64_t	 started;	/* backups asked for so far */
 	uint64_t	 bytes_now;	/* the running job's bytes so far */
@@ -66,6 +69,8 @@ struct run {
 	unsigned		 npaths;	/* how many */
 	struct load_result	*res;		/* what we measure */
 	struct slot		*slots;		/* one per client */
+	unsigned		*starting;	/* slots awaiting a start reply, */
+	unsigned		 nstarting;	/* in the order sent (a FIFO) */
 	struct load_job		*done;		/* completed backups */
 	size_t			 ndone;		/* how many */
 	size_t			 capdone;	/* allocated */
@@ -221,12 +226,50 @@ restore_dir(const struct run *r, uint64_t backup, char *buf, size_t cap)
 	    (unsigned long long)backup);
 }
 
+/* A start request could not be sent, or its reply says why not. */
+static void
+start_failed(struct run *r, unsigned i, const struct cli_error *e)
+{
+	struct slot	*s = &r->slots[i];
+	char		 dest[PATH_MAX];
+
+	s->st = SLOT_IDLE;
+	r->jobs_done++;
+	if (!s->restoring) {
+		req_failed(r, e, "backup start");
+		r->res->b_failed++;
+		return;
+	}
+	req_failed(r, e, "restore start");
+	r->res->r_failed++;
+	restore_dir(r, s->backup, dest, sizeof(dest));
+	(void)load_rmtree(dest);
+}
+
+/*
+ * Send a slot's start request without waiting: the replies are read in
+ * the order sent, by finish_starts, before the next request that waits.
+ * Starting many jobs then costs CommServe's work for them, not one round
+ * trip each, and a finished client starts its next job sooner.
+ */
+static void
+send_start(struct run *r, unsigned i, uint32_t type,
+    const ProtobufCMessage *body)
+{
+	struct cli_error	 e;
+
+	r->slots[i].st = SLOT_STARTING;
+	if (cli_send(r->c, type, body, &e) == -1) {
+		start_failed(r, i, &e);
+		return;
+	}
+	r->starting[r->nstarting++] = i;
+}
+
 static void
 submit_restore(struct run *r, unsigned i, uint64_t backup)
 {
 	Kf__RestoreStart	 req = KF__RESTORE_START__INIT;
-	struct cli_error	 e;
-	struct wire_msg		 m;
 	char			 dest[PATH_MAX];
 
 	restore_dir(r, backup, dest, sizeof(dest));
@@ -238,19 +281,9 @@ submit_restore(struct run *r, unsigned i, uint64_t backup)
 	req.backup_job = backup;
 	req.dest_dir = dest;
 	r->res->r_submitted++;
-	if (cli_request_quiet(r->c, KF__MSG_TYPE__RESTORE_START, &req.base,
-	    KF__MSG_TYPE__JOB_INFO, &m, &e) == -1) {
-		req_failed(r, &e, "restore start");
-		r->res->r_failed++;
-		r->jobs_done++;
-		(void)load_rmtree(dest);
-		return;
-	}
-	r->req_fails = 0;
-	r->slots[i].st = SLOT_RESTORE;
-	r->slots[i].job = ((Kf__JobInfo *)m.body)->id;
-	r->slots[i].bytes_now = 0;
-	wire_msg_clear(&m);
+	r->slots[i].restoring = 1;
+	r->slots[i].backup = backup;
+	send_start(r, i, KF__MSG_TYPE__RESTORE_START, &req.base);
 }
 
 static int
@@ -362,8 +395,6 @@ static void
 submit_backup(struct run *r, unsigned i)
 {
 	Kf__BackupStart		 req = KF__BACKUP_START__INIT;
-	struct cli_error	 e;
-	struct wire_msg		 m;
 	struct slot		*s = &r->slots[i];
 
 	req.client = (char *)load_clients_name(r->lc, i);
@@ -376,19 +407,46 @@ submit_backup(struct run *r, unsigned i)
 	}
 	s->started++;
 	r->res->b_submitted++;
-	if (cli_request_quiet(r->c, KF__MSG_TYPE__BACKUP_START, &req.base,
-	    KF__MSG_TYPE__JOB_INFO, &m, &e) == -1) {
-		req_failed(r, &e, "backup start");
-		r->res->b_failed++;
-		r->jobs_done++;
-		return;
+	s->restoring = 0;
+	send_start(r, i, KF__MSG_TYPE__BACKUP_START, &req.base);
+}
+
+/* Read the replies to every start request sent, in the order sent. */
+static void
+finish_starts(struct run *r)
+{
+	const Kf__JobInfo	*ji;
+	struct cli_error	 e;
+	struct wire_msg		 m;
+	struct slot		*s;
+	unsigned		 k, i;
+
+	for (k = 0; k < r->nstarting; k++) {
+		s = &r->slots[i = r->starting[k]];
+		if (cli_await(r->c, KF__MSG_TYPE__JOB_INFO, &m, &e) == -1) {
+			start_failed(r, i, &e);
+			continue;
+		}
+		ji = (const Kf__JobInfo *)m.body;
+		r->req_fails = 0;
+		s->st = s->restoring ? SLOT_RESTORE : SLOT_BACKUP;
+		s->job = ji->id;
+		s->bytes_now = 0;
+		s->seen = 1;
+		if (!s->restoring)
+			job_seen(r, i, ji);
+		wire_msg_clear(&m);
 	}
-	r->req_fails = 0;
-	s->st = SLOT_BACKUP;
-	s->job = ((Kf__JobInfo *)m.body)->id;
-	s->bytes_now = 0;
-	job_seen(r, i, (Kf__JobInfo *)m.body);
-	wire_msg_clear(&m);
+	r->nstarting = 0;
+}
+
+/* A request that waits for its reply: the start replies come first. */
+static int
+request(struct run *r, uint32_t type, const ProtobufCMessage *body,
+    uint32_t expect, struct wire_msg *m, struct cli_error *e)
+{
+	finish_starts(r);
+	return cli_request_quiet(r->c, type, body, expect, m, e);
 }
 
 static unsigned
@@ -420,7 +478,7 @@ poll_jobs(struct run *r)
 	lr.has_limit = 1;
 	/* Ours are among the newest; one that is not gets a JOB_GET. */
 	lr.limit = 2 * n + 16 > 10000 ? 10000 : 2 * n + 16;
-	if (cli_request_quiet(r->c, KF__MSG_TYPE__JOB_LIST, &lr.base,
+	if (request(r, KF__MSG_TYPE__JOB_LIST, &lr.base,
 	    KF__MSG_TYPE__JOB_LIST_REPLY, &m, &e) == -1) {
 		req_failed(r, &e, "job list");
 		return;
@@ -428,7 +486,8 @@ poll_jobs(struct run *r)
 	r->req_fails = 0;
 	l = (const Kf__JobListReply *)m.body;
 	for (i = 0; i < r->conf->clients; i++) {
-		if (r->slots[i].st == SLOT_IDLE)
+		if (r->slots[i].st != SLOT_BACKUP &&
+		    r->slots[i].st != SLOT_RESTORE)
 			continue;
 		for (k = 0; k < l->n_jobs; k++)
 			if (l->jobs[k]->id == r->slots[i].job) {
@@ -438,10 +497,12 @@ poll_jobs(struct run *r)
 	}
 	wire_msg_clear(&m);
 	for (i = 0; i < r->conf->clients && !util_stop; i++) {
-		if (r->slots[i].st == SLOT_IDLE || r->slots[i].seen)
+		finish_starts(r);
+		if ((r->slots[i].st != SLOT_BACKUP &&
+		    r->slots[i].st != SLOT_RESTORE) || r->slots[i].seen)
 			continue;
 		g.job = r->slots[i].job;
-		if (cli_request_quiet(r->c, KF__MSG_TYPE__JOB_GET, &g.base,
+		if (request(r, KF__MSG_TYPE__JOB_GET, &g.base,
 		    KF__MSG_TYPE__JOB_INFO, &m, &e) == -1) {
 			req_failed(r, &e, "job get");
 			continue;
@@ -544,7 +605,7 @@ read_traces(struct run *r)
 	req.has_job = 1;
 	for (i = 0; i < r->ndone && !util_stop && !r->abort; i++) {
 		req.job = r->done[i].id;
-		if (cli_request_quiet(r->c, KF__MSG_TYPE__TRACE_GET, &req.base,
+		if (request(r, KF__MSG_TYPE__TRACE_GET, &req.base,
 		    KF__MSG_TYPE__TRACE_REPLY, &m, &e) == -1) {
 			req_failed(r, &e, "trace get");
 			continue;
@@ -607,11 +668,15 @@ load_run(struct cli *c, const struct load_conf *conf,
 	res->conf = conf;
 	snprintf(dir, sizeof(dir), "%s/restore", scratch);
 	if ((conf->restore && mkdir(dir, 0700) == -1 && errno != EEXIST) ||
-	    (r.slots = calloc(conf->clients, sizeof(*r.slots))) == NULL) {
+	    (r.slots = calloc(conf->clients, sizeof(*r.slots))) == NULL ||
+	    (r.starting = calloc(conf->clients, sizeof(*r.starting))) ==
+	    NULL) {
+		free(r.slots);
 		cli_fail("cannot prepare the run: %s", strerror(errno));
 		return -1;
 	}
 	if (find_daemons(&r) == -1) {
+		free(r.starting);
 		free(r.slots);
 		return -1;
 	}
@@ -667,6 +732,7 @@ load_run(struct cli *c, const struct load_conf *conf,
 				r.next_ms += SAMPLE_MS;
 		}
 	}
+	finish_starts(&r);
 	res->unfinished = running(&r);
 	now = util_mono_ms();
 	res->wall_us = (now - r.t0_ms) * 1000;
@@ -677,6 +743,7 @@ load_run(struct cli *c, const struct load_conf *conf,
 	if (!res->interrupted)
 		read_traces(&r);
 	free(r.done);
+	free(r.starting);
 	free(r.slots);
 	return r.abort ? -1 : 0;
 }

@@ -1,10 +1,11 @@
 /*
  * request.c - one request to CommServe and its one reply.
  *
- * A DEALER socket is kept for the next request only after an exchange that
- * ended with its reply read; any failure or timeout closes it, so a late
- * reply to an earlier, timed-out request can never be taken for the
- * answer to this one.  Keeping it spares CommServe a connection (and a
+ * A DEALER socket is kept for the next request after an exchange that
+ * ended with its reply read (an ERROR reply too); silence, a reply that
+ * does not decode, or an interruption closes it, so a late reply to an
+ * earlier, timed-out request can never be taken for the answer to this
+ * one.  Keeping it spares CommServe a connection (and a
  * CURVE handshake) per request when a command polls, like job waits and
  * keyflow load.
  * This is wire_call() taken apart: we wait for the reply ourselves so that
@@ -40,35 +41,63 @@ set_error(struct cli_error *e, enum cli_fail why, kf_err_t code,
 	return -1;
 }
 
+/* Drop the kept socket: a reply still due on it can never be read. */
+static void
+drop_socket(struct cli *c)
+{
+	if (c->sock != NULL)
+		zmq_close(c->sock);
+	c->sock = NULL;
+}
+
 /*
- * Send one request and wait for its reply of type expect.  0 with reply
- * filled (the caller clears it with wire_msg_clear), or -1 with e filled.
+ * Send one request; its reply is read by cli_await.  Several may be sent
+ * before their replies are read (keyflow load): CommServe answers each
+ * connection's requests in order.  0, or -1 with e filled.
  */
 int
-cli_request_quiet(struct cli *c, uint32_t type, const ProtobufCMessage *body,
-    uint32_t expect, struct wire_msg *reply, struct cli_error *e)
+cli_send(struct cli *c, uint32_t type, const ProtobufCMessage *body,
+    struct cli_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (c->sock == NULL &&
+	    (c->sock = wire_socket(c->zctx, ZMQ_DEALER, c->endpoint, 0)) ==
+	    NULL)
+		return set_error(e, CLI_FAIL_LOCAL,
+		    KF__KF_ERR__ERR_UNAVAILABLE, "cannot connect to %s",
+		    c->endpoint);
+	if (wire_send(c->sock, NULL, 0, type, body, NULL, 0) == -1) {
+		set_error(e, CLI_FAIL_LOCAL, KF__KF_ERR__ERR_UNAVAILABLE,
+		    "cannot send to CommServe at %s: %s", c->endpoint,
+		    zmq_strerror(errno));
+		drop_socket(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Wait for the reply to the oldest request sent and not yet answered, of
+ * type expect.  0 with reply filled (the caller clears it with
+ * wire_msg_clear), or -1 with e filled.  An ERROR reply leaves the socket
+ * as it was; silence, a reply that does not decode, or Ctrl-C closes it,
+ * and every reply still due on it is lost.
+ */
+int
+cli_await(struct cli *c, uint32_t expect, struct wire_msg *reply,
+    struct cli_error *e)
 {
 	zmq_pollitem_t	 pi;
-	void		*s;
 	int64_t		 deadline, left;
 	int		 rc;
 
 	memset(reply, 0, sizeof(*reply));
 	memset(e, 0, sizeof(*e));
-	s = c->sock;
-	c->sock = NULL;
-	if (s == NULL &&
-	    (s = wire_socket(c->zctx, ZMQ_DEALER, c->endpoint, 0)) == NULL)
+	if (c->sock == NULL)
 		return set_error(e, CLI_FAIL_LOCAL,
-		    KF__KF_ERR__ERR_UNAVAILABLE, "cannot connect to %s",
-		    c->endpoint);
-	if (wire_send(s, NULL, 0, type, body, NULL, 0) == -1) {
-		set_error(e, CLI_FAIL_LOCAL, KF__KF_ERR__ERR_UNAVAILABLE,
-		    "cannot send to CommServe at %s: %s", c->endpoint,
-		    zmq_strerror(errno));
-		goto fail;
-	}
-	pi.socket = s;
+		    KF__KF_ERR__ERR_UNAVAILABLE, "the connection to CommServe "
+		    "at %s was closed before the reply came", c->endpoint);
+	pi.socket = c->sock;
 	pi.fd = 0;
 	pi.events = ZMQ_POLLIN;
 	pi.revents = 0;
@@ -102,25 +131,38 @@ cli_request_quiet(struct cli *c, uint32_t type, const ProtobufCMessage *body,
 		}
 	}
 	/* A reply is waiting: wire_await reads it and decodes ERROR. */
-	if (wire_await(s, expect, 0, reply, &e->code, e->msg,
+	if (wire_await(c->sock, expect, 0, reply, &e->code, e->msg,
 	    sizeof(e->msg)) == -1) {
-		/* wire.c reports our own decode failures as ERR_MALFORMED. */
 		e->why = CLI_FAIL_REPLY;
-		goto fail;
+		/* wire.c reports our own decode failures as ERR_MALFORMED. */
+		if (e->code == KF__KF_ERR__ERR_MALFORMED)
+			drop_socket(c);
+		return -1;
 	}
-	c->sock = s;
 	return 0;
 fail:
-	zmq_close(s);
+	drop_socket(c);
 	return -1;
+}
+
+/*
+ * Send one request and wait for its reply of type expect.  0 with reply
+ * filled (the caller clears it with wire_msg_clear), or -1 with e filled.
+ */
+int
+cli_request_quiet(struct cli *c, uint32_t type, const ProtobufCMessage *body,
+    uint32_t expect, struct wire_msg *reply, struct cli_error *e)
+{
+	memset(reply, 0, sizeof(*reply));
+	if (cli_send(c, type, body, e) == -1)
+		return -1;
+	return cli_await(c, expect, reply, e);
 }
 
 void
 cli_disconnect(struct cli *c)
 {
-	if (c->sock != NULL)
-		zmq_close(c->sock);
-	c->sock = NULL;
+	drop_socket(c);
 }
 
 /* "keyflow: <message> (<ERR_NAME>)" for a reply; the sentence otherwise. */
