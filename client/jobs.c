@@ -240,7 +240,8 @@ jobs_cancel(struct client *c, const Kf__JobFailed *f)
 		if ((j = c->running[i]) == NULL || j->id != f->job ||
 		    !jobs_token_is(j, &f->token))
 			continue;
-		if (atomic_load(&j->finished))
+		/* Once is enough: the job thread may be reading the reason. */
+		if (atomic_load(&j->finished) || atomic_load(&j->cancelled))
 			return;
 		j->cancel_code = f->code;
 		snprintf(j->cancel_msg, sizeof(j->cancel_msg), "CommServe "
