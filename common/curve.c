@@ -39,6 +39,18 @@
 #define PEERS_MAX	1024		/* endpoints with a known server key */
 #define EP_MAX		256		/* bytes of an endpoint */
 #define OPT_ZAP_ENFORCE	93		/* ZMQ_ZAP_ENFORCE_DOMAIN (draft) */
+#define WATCH_MAX	8		/* bound sockets whose handshakes we watch */
+
+/*
+ * A CURVE server socket's handshakes, watched by the ZAP thread: a peer
+ * that does not speak CURVE at all (a plaintext ZeroMQ peer) is refused by
+ * libzmq before any ZAP request, so only a socket monitor sees it.
+ */
+struct curve_watch {
+	char	 endpoint[EP_MAX];		/* what the socket binds */
+	char	 addr[48];			/* its monitor's inproc address */
+	void	*pair;				/* the ZAP thread's end, or NULL */
+};
 
 /* A server key for an endpoint this process connects to. */
 struct curve_peer {
@@ -59,7 +71,10 @@ static struct {
 	int		 zap_running;			/* started */
 	atomic_int	 zap_stop;			/* asks it to end */
 	void		*zap_sock;			/* its REP socket */
+	void		*zctx;				/* the daemon's context */
 	struct curve_trust *trust;			/* ZAP thread only */
+	struct curve_watch watch[WATCH_MAX];		/* [0, nwatch) set */
+	size_t		 nwatch;			/* under lock */
 } cv = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 int
@@ -184,24 +199,108 @@ zap_handle(void *s, uint8_t f[][ZAP_FRAME_MAX + 1], const size_t *len,
 	zap_reply(s, f[1], len[1], status, why, "");
 }
 
+/*
+ * Connect the ZAP thread's end of each new watch; the poll items: the ZAP
+ * socket first, then one per watch.  Returns how many items.
+ */
+static int
+watch_items(zmq_pollitem_t *pi)
+{
+	struct curve_watch	*w;
+	size_t			 i, n;
+	int			 k = 1;
+
+	pthread_mutex_lock(&cv.lock);
+	n = cv.nwatch;
+	pthread_mutex_unlock(&cv.lock);
+	pi[0] = (zmq_pollitem_t){ cv.zap_sock, 0, ZMQ_POLLIN, 0 };
+	for (i = 0; i < n; i++) {
+		w = &cv.watch[i];
+		if (w->pair == NULL &&
+		    (w->pair = zmq_socket(cv.zctx, ZMQ_PAIR)) != NULL &&
+		    zmq_connect(w->pair, w->addr) == -1) {
+			zmq_close(w->pair);
+			w->pair = NULL;
+		}
+		if (w->pair != NULL)
+			pi[k++] = (zmq_pollitem_t){ w->pair, 0, ZMQ_POLLIN, 0 };
+	}
+	return k;
+}
+
+/* A failed handshake on a watched socket, logged like a ZAP refusal. */
+static void
+watch_event(void *pair, int64_t *last_log, unsigned *quiet)
+{
+	const struct curve_watch *w = NULL;
+	zmq_msg_t	 ev, addr;
+	uint16_t	 what;
+	uint32_t	 value;
+	size_t		 i;
+	int64_t		 now = util_mono_ms();
+
+	for (i = 0; i < WATCH_MAX; i++)
+		if (cv.watch[i].pair == pair)
+			w = &cv.watch[i];
+	zmq_msg_init(&ev);
+	zmq_msg_init(&addr);
+	if (zmq_msg_recv(&ev, pair, ZMQ_DONTWAIT) == -1)
+		goto done;
+	/* Two frames: event (u16) and value (u32), then the address. */
+	if (zmq_msg_more(&ev))
+		(void)zmq_msg_recv(&addr, pair, ZMQ_DONTWAIT);
+	if (w == NULL || zmq_msg_size(&ev) < sizeof(what) + sizeof(value))
+		goto done;
+	memcpy(&what, zmq_msg_data(&ev), sizeof(what));
+	memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + sizeof(what),
+	    sizeof(value));
+	if (what != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+		goto done;
+	if (now - *last_log < REFUSAL_LOG_MS) {
+		(*quiet)++;
+		goto done;
+	}
+	if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+		log_warnx("CURVE: refused a connection on %s: the peer does "
+		    "not use CURVE (a plaintext ZeroMQ peer, or another "
+		    "security mechanism)%s", w->endpoint, *quiet > 0 ?
+		    " (and more refusals not logged)" : "");
+	else
+		log_warnx("CURVE: a connection on %s failed its handshake "
+		    "(ZMTP protocol error 0x%08x)%s", w->endpoint,
+		    (unsigned)value, *quiet > 0 ?
+		    " (and more refusals not logged)" : "");
+	*last_log = now;
+	*quiet = 0;
+done:
+	zmq_msg_close(&addr);
+	zmq_msg_close(&ev);
+}
+
 static void *
 zap_main(void *arg)
 {
 	static uint8_t	 f[ZAP_FRAMES_MAX][ZAP_FRAME_MAX + 1];
 	size_t		 len[ZAP_FRAMES_MAX];
-	zmq_pollitem_t	 pi;
+	zmq_pollitem_t	 pi[1 + WATCH_MAX];
 	void		*s = cv.zap_sock;
 	int64_t		 last_scan = util_mono_ms(), last_log = 0;
 	unsigned	 quiet = 0;
-	int		 n, rc;
+	size_t		 i;
+	int		 n, k, rc;
 
 	(void)arg;
 	while (!atomic_load(&cv.zap_stop)) {
-		pi = (zmq_pollitem_t){ s, 0, ZMQ_POLLIN, 0 };
-		rc = zmq_poll(&pi, 1, ZAP_POLL_MS);
+		k = watch_items(pi);
+		rc = zmq_poll(pi, k, ZAP_POLL_MS);
 		if (rc == -1 && errno == ETERM)
 			break;
 		if (rc <= 0)
+			continue;
+		for (i = 1; i < (size_t)k; i++)
+			if (pi[i].revents & ZMQ_POLLIN)
+				watch_event(pi[i].socket, &last_log, &quiet);
+		if (!(pi[0].revents & ZMQ_POLLIN))
 			continue;
 		if (zap_recv(s, f, len, &n) == -1) {
 			if (errno == ETERM)
@@ -210,8 +309,35 @@ zap_main(void *arg)
 		}
 		zap_handle(s, f, len, n, &last_scan, &last_log, &quiet);
 	}
+	for (i = 0; i < WATCH_MAX; i++)
+		if (cv.watch[i].pair != NULL) {
+			zmq_close(cv.watch[i].pair);
+			cv.watch[i].pair = NULL;
+		}
 	zmq_close(s);
 	return NULL;
+}
+
+/* Watch a CURVE server socket's handshakes (its owner's thread). */
+static void
+watch_add(void *s, const char *endpoint)
+{
+	struct curve_watch	*w;
+
+	pthread_mutex_lock(&cv.lock);
+	if (cv.nwatch < WATCH_MAX) {
+		w = &cv.watch[cv.nwatch];
+		snprintf(w->endpoint, sizeof(w->endpoint), "%s", endpoint);
+		snprintf(w->addr, sizeof(w->addr), "inproc://kf-curve-watch-%zu",
+		    cv.nwatch);
+		if (zmq_socket_monitor(s, w->addr,
+		    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0)
+			cv.nwatch++;
+		else
+			log_warnx("CURVE: cannot watch %s for peers without "
+			    "CURVE: %s", endpoint, zmq_strerror(errno));
+	}
+	pthread_mutex_unlock(&cv.lock);
 }
 
 static int
@@ -226,6 +352,7 @@ zap_start(void *zctx, const char *trustdir, char *err, size_t errcap)
 	if ((n = curve_trust_load(cv.trust, 1)) == -1)
 		return util_errf(err, errcap, "cannot read the CURVE trust "
 		    "directory %s: %s", trustdir, strerror(errno));
+	cv.zctx = zctx;
 	if ((cv.zap_sock = zmq_socket(zctx, ZMQ_REP)) == NULL)
 		return util_errf(err, errcap, "ZAP socket: %s",
 		    zmq_strerror(errno));
@@ -405,6 +532,7 @@ curve_apply(void *s, const char *endpoint, int bind)
 			    zmq_strerror(errno));
 			return -1;
 		}
+		watch_add(s, endpoint);
 		return 0;
 	}
 	if (peer_key(endpoint, key) == -1) {
@@ -446,6 +574,7 @@ curve_shutdown(void)
 	curve_trust_free(&cv.trust);
 	crypto_wipe(cv.sec, sizeof(cv.sec));
 	pthread_mutex_lock(&cv.lock);
+	cv.nwatch = 0;
 	free(cv.peers);
 	cv.peers = NULL;
 	cv.npeers = 0;

@@ -5,7 +5,7 @@
 # and a restore work; a peer with a key that is not in the trust directory
 # gets no answer from CommServe or the MediaAgent, each daemon logs the
 # refusal with the key and keeps serving; a plaintext (NULL mechanism)
-# peer gets no answer either; a MediaAgent whose HELLO claims a key other
+# peer gets no answer either, and is logged; a MediaAgent whose HELLO claims a key other
 # than the one it proved is refused with ERR_AUTH; a client whose key is
 # added to the trust directory later gets in without any restart, and so
 # do kmsd's trace events once its key is trusted; and the
@@ -73,6 +73,12 @@ for ep in "$KF_CS_EP" "$MA_EP" "$KF_EV_EP"; do
 done
 kf_assert_no_grep "${KF_LOG[commserve]}" 'rogue|malformed trace' \
     "a plaintext publisher's events reached CommServe"
+# libzmq refuses them before any ZAP request: a socket monitor logs it.
+for d in commserve mediaagent-ma1; do
+	kf_wait_for 10 "$d logs a peer without CURVE" "" grep -qE \
+	    'refused a connection on tcp://[^ ]+: the peer does not use CURVE' \
+	    "${KF_LOG[$d]}"
+done
 kf_assert_alive commserve mediaagent-ma1
 kf_cli_ok pool list
 kf_log "plaintext peers get nothing; the daemons still serve"
