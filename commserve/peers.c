@@ -23,6 +23,8 @@
 #include "log.h"
 #include "util.h"
 
+#define PIN_WARN_MS	60000	/* a pinned name's refusal: one warning per */
+
 struct peer *
 peers_find_id(struct cs *cs, const uint8_t *id, size_t idlen)
 {
@@ -141,8 +143,13 @@ hello_curve_check(struct req *r, const Kf__Hello *h)
 static void
 hello_pin_refused(struct req *r, const char *name)
 {
+	/* A refused MediaAgent retries every few seconds: warn once a minute
+	 * (cs_error logs every refusal at info level). */
+	static char		last_name[DB_NAME_MAX];
+	static int64_t		last_ms;
 	struct db_mediaagent	cur;
 	char			msg[512], pinned[16];
+	int64_t			now = util_mono_ms();
 
 	if (db_ma_find(r->cs->db, name, &cur) == DB_OK &&
 	    cur.curve_key[0] != '\0')
@@ -154,7 +161,11 @@ hello_pin_refused(struct req *r, const char *name)
 	    "key %s; this connection authenticated with %.8s\u2026; if %s's "
 	    "key was replaced on purpose, run: keyflow mediaagent unpin %s",
 	    name, pinned, r->msg->peer_key, name, name);
-	log_warnx("%s", msg);
+	if (strcmp(last_name, name) != 0 || now - last_ms >= PIN_WARN_MS) {
+		log_warnx("%s", msg);
+		snprintf(last_name, sizeof(last_name), "%s", name);
+		last_ms = now;
+	}
 	cs_error(r, KF__KF_ERR__ERR_AUTH, "%s", msg);
 }
 

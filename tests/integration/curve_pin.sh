@@ -75,6 +75,14 @@ kf_roundtrip local pool1
 kf_assert_no_grep "${KF_LOG[ma-b]}" "job $KF_BJOB" \
     "the refused MediaAgent saw the backup"
 kf_assert_alive commserve mediaagent-ma1 ma-b
+# It keeps trying; CommServe answers each try but warns once a minute.
+b_refusals() {
+	[ "$(grep -c 'hello refused: MediaAgent ma1 is pinned' \
+	    "${KF_LOG[commserve]}")" -ge 2 ]
+}
+kf_wait_for 15 "key B trying again" "" b_refusals
+kf_assert_eq "$(grep -c 'warning: MediaAgent ma1 is pinned' \
+    "${KF_LOG[commserve]}")" 1 "CommServe's warnings while key B retries"
 kf_log "key B as ma1 refused; ma1 still serves (backup $KF_BJOB," \
     "restore $KF_RJOB)"
 
