@@ -127,9 +127,9 @@ err_code_name(const Kf__JobInfo *ji)
 	    "JOB_INTERRUPTED" : "JOB_FAILED";
 }
 
-/* A request failed: count it; too many in a row stop the run. */
+/* A request failed: record why. */
 static void
-req_failed(struct run *r, const struct cli_error *e, const char *what)
+req_record(struct run *r, const struct cli_error *e, const char *what)
 {
 	char	msg[1200];
 
@@ -137,6 +137,13 @@ req_failed(struct run *r, const struct cli_error *e, const char *what)
 	load_err_add(r->res, e->why == CLI_FAIL_REPLY ?
 	    wire_err_name(e->code) : (e->why == CLI_FAIL_TIMEOUT ?
 	    "NO_REPLY" : "LOCAL"), msg);
+}
+
+/* A request failed: record and count it; too many in a row stop the run. */
+static void
+req_failed(struct run *r, const struct cli_error *e, const char *what)
+{
+	req_record(r, e, what);
 	if (e->why != CLI_FAIL_REPLY && ++r->req_fails >= REQ_FAILS_MAX &&
 	    !r->abort) {
 		r->abort = 1;
@@ -226,21 +233,28 @@ restore_dir(const struct run *r, uint64_t backup, char *buf, size_t cap)
 	    (unsigned long long)backup);
 }
 
-/* A start request could not be sent, or its reply says why not. */
+/*
+ * A start request could not be sent, or its reply says why not; counted
+ * toward REQ_FAILS_MAX unless an earlier failure already explains it.
+ */
 static void
-start_failed(struct run *r, unsigned i, const struct cli_error *e)
+start_failed(struct run *r, unsigned i, const struct cli_error *e,
+    int counted)
 {
 	struct slot	*s = &r->slots[i];
 	char		 dest[PATH_MAX];
+	const char	*what = s->restoring ? "restore start" : "backup start";
 
 	s->st = SLOT_IDLE;
 	r->jobs_done++;
+	if (counted)
+		req_failed(r, e, what);
+	else
+		req_record(r, e, what);
 	if (!s->restoring) {
-		req_failed(r, e, "backup start");
 		r->res->b_failed++;
 		return;
 	}
-	req_failed(r, e, "restore start");
 	r->res->r_failed++;
 	restore_dir(r, s->backup, dest, sizeof(dest));
 	(void)load_rmtree(dest);
@@ -260,7 +274,7 @@ send_start(struct run *r, unsigned i, uint32_t type,
 
 	r->slots[i].st = SLOT_STARTING;
 	if (cli_send(r->c, type, body, &e) == -1) {
-		start_failed(r, i, &e);
+		start_failed(r, i, &e, 1);
 		return;
 	}
 	r->starting[r->nstarting++] = i;
@@ -420,11 +434,15 @@ finish_starts(struct run *r)
 	struct wire_msg		 m;
 	struct slot		*s;
 	unsigned		 k, i;
+	int			 lost = 0;
 
 	for (k = 0; k < r->nstarting; k++) {
 		s = &r->slots[i = r->starting[k]];
 		if (cli_await(r->c, KF__MSG_TYPE__JOB_INFO, &m, &e) == -1) {
-			start_failed(r, i, &e);
+			/* A lost connection loses every reply due on it: the
+			 * run is one failure nearer its end, not one each. */
+			start_failed(r, i, &e, !lost);
+			lost |= e.why != CLI_FAIL_REPLY;
 			continue;
 		}
 		ji = (const Kf__JobInfo *)m.body;
