@@ -48,6 +48,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "util.h"
+#include "zmon.h"
 
 #define SENDER_SPARE	4	/* buffers beyond the window: read, seal */
 #define SENDER_POLL_MS	250	/* how often a waiting sender checks */
@@ -248,16 +249,9 @@ static int
 sender_monitor(struct sender *s, unsigned k)
 {
 	struct conn	*c = &s->conn[k];
-	char		 ep[64];
 
-	snprintf(ep, sizeof(ep), "inproc://kf-stream-%p", c->ma);
-	if (zmq_socket_monitor(c->ma, ep, ZMQ_EVENT_DISCONNECTED) == -1 ||
-	    (c->mon = zmq_socket(s->job->client->zctx, ZMQ_PAIR)) == NULL) {
-		log_warnx("job %llu: cannot watch data stream %u: %s",
-		    (unsigned long long)s->job->id, k, zmq_strerror(errno));
-		return -1;
-	}
-	if (zmq_connect(c->mon, ep) == -1) {
+	if ((c->mon = zmon_open(s->job->client->zctx, c->ma,
+	    ZMQ_EVENT_DISCONNECTED)) == NULL) {
 		log_warnx("job %llu: cannot watch data stream %u: %s",
 		    (unsigned long long)s->job->id, k, zmq_strerror(errno));
 		return -1;

@@ -29,6 +29,7 @@
 #include "curve.h"
 #include "log.h"
 #include "util.h"
+#include "zmon.h"
 
 #define ZAP_ENDPOINT	"inproc://zeromq.zap.01"
 #define ZAP_POLL_MS	200		/* how often the stop flag is read */
@@ -48,7 +49,7 @@
  */
 struct curve_watch {
 	char	 endpoint[EP_MAX];		/* what the socket binds */
-	char	 addr[48];			/* its monitor's inproc address */
+	char	 addr[ZMON_ADDR_MAX];		/* its monitor's address */
 	void	*pair;				/* the ZAP thread's end, or NULL */
 };
 
@@ -216,12 +217,8 @@ watch_items(zmq_pollitem_t *pi)
 	pi[0] = (zmq_pollitem_t){ cv.zap_sock, 0, ZMQ_POLLIN, 0 };
 	for (i = 0; i < n; i++) {
 		w = &cv.watch[i];
-		if (w->pair == NULL &&
-		    (w->pair = zmq_socket(cv.zctx, ZMQ_PAIR)) != NULL &&
-		    zmq_connect(w->pair, w->addr) == -1) {
-			zmq_close(w->pair);
-			w->pair = NULL;
-		}
+		if (w->pair == NULL)
+			w->pair = zmon_connect(cv.zctx, w->addr);
 		if (w->pair != NULL)
 			pi[k++] = (zmq_pollitem_t){ w->pair, 0, ZMQ_POLLIN, 0 };
 	}
@@ -233,7 +230,6 @@ static void
 watch_event(void *pair, int64_t *last_log, unsigned *quiet)
 {
 	const struct curve_watch *w = NULL;
-	zmq_msg_t	 ev, addr;
 	uint16_t	 what;
 	uint32_t	 value;
 	size_t		 i;
@@ -242,23 +238,12 @@ watch_event(void *pair, int64_t *last_log, unsigned *quiet)
 	for (i = 0; i < WATCH_MAX; i++)
 		if (cv.watch[i].pair == pair)
 			w = &cv.watch[i];
-	zmq_msg_init(&ev);
-	zmq_msg_init(&addr);
-	if (zmq_msg_recv(&ev, pair, ZMQ_DONTWAIT) == -1)
-		goto done;
-	/* Two frames: event (u16) and value (u32), then the address. */
-	if (zmq_msg_more(&ev))
-		(void)zmq_msg_recv(&addr, pair, ZMQ_DONTWAIT);
-	if (w == NULL || zmq_msg_size(&ev) < sizeof(what) + sizeof(value))
-		goto done;
-	memcpy(&what, zmq_msg_data(&ev), sizeof(what));
-	memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + sizeof(what),
-	    sizeof(value));
-	if (what != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-		goto done;
+	if (w == NULL || !zmon_next(pair, &what, &value) ||
+	    what != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+		return;
 	if (now - *last_log < REFUSAL_LOG_MS) {
 		(*quiet)++;
-		goto done;
+		return;
 	}
 	if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
 		log_warnx("CURVE: refused a connection on %s: the peer does "
@@ -272,9 +257,6 @@ watch_event(void *pair, int64_t *last_log, unsigned *quiet)
 		    " (and more refusals not logged)" : "");
 	*last_log = now;
 	*quiet = 0;
-done:
-	zmq_msg_close(&addr);
-	zmq_msg_close(&ev);
 }
 
 static void *
@@ -328,10 +310,8 @@ watch_add(void *s, const char *endpoint)
 	if (cv.nwatch < WATCH_MAX) {
 		w = &cv.watch[cv.nwatch];
 		snprintf(w->endpoint, sizeof(w->endpoint), "%s", endpoint);
-		snprintf(w->addr, sizeof(w->addr), "inproc://kf-curve-watch-%zu",
-		    cv.nwatch);
-		if (zmq_socket_monitor(s, w->addr,
-		    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0)
+		if (zmon_start(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+		    w->addr) == 0)
 			cv.nwatch++;
 		else
 			log_warnx("CURVE: cannot watch %s for peers without "

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "trace.h"
 #include "util.h"
+#include "zmon.h"
 
 #define TRACE_RETRY_MS	2000	/* a refused publisher tries again after */
 
@@ -34,7 +35,6 @@ struct trace {
 	void		*mon;		/* PAIR: pub's handshakes, or NULL */
 	void		*ctx;		/* zmq context pub was made in */
 	char		 endpoint[256];	/* CommServe's event endpoint */
-	unsigned	 links;		/* PUB sockets made (monitor names) */
 	int		 refused;	/* CommServe refused our key */
 	int64_t		 retry_ms;	/* then: when to make pub anew, or 0 */
 	trace_sink_fn	 sink;		/* or a function */
@@ -68,16 +68,10 @@ unlink_pub(struct trace *t)
 static int
 watch_pub(struct trace *t, void *s)
 {
-	char	ep[64];
-
 	if (!curve_enabled())
 		return 0;
-	snprintf(ep, sizeof(ep), "inproc://kf-trace-%p-%u", (void *)t,
-	    t->links);
-	if (zmq_socket_monitor(s, ep, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-	    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == -1 ||
-	    (t->mon = zmq_socket(t->ctx, ZMQ_PAIR)) == NULL ||
-	    zmq_connect(t->mon, ep) == -1) {
+	if ((t->mon = zmon_open(t->ctx, s, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+	    ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) == NULL) {
 		log_warnx("trace: cannot watch the link to %s: %s",
 		    t->endpoint, zmq_strerror(zmq_errno()));
 		return -1;
@@ -93,7 +87,6 @@ link_pub(struct trace *t)
 	int	 zero = 0, hwm = 100000;
 
 	unlink_pub(t);
-	t->links++;
 	if ((s = zmq_socket(t->ctx, ZMQ_PUB)) == NULL)
 		return -1;
 	zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
@@ -142,26 +135,10 @@ trace_connect(struct trace *t, void *ctx, const char *endpoint)
 static void
 read_monitor(struct trace *t, int64_t now)
 {
-	zmq_msg_t	 ev, addr;
-	uint16_t	 what;
+	uint16_t	what;
+	uint32_t	value;
 
-	for (;;) {
-		zmq_msg_init(&ev);
-		if (zmq_msg_recv(&ev, t->mon, ZMQ_DONTWAIT) == -1) {
-			zmq_msg_close(&ev);
-			return;
-		}
-		/* Two frames: event (u16) and value (u32), then the address. */
-		zmq_msg_init(&addr);
-		if (zmq_msg_more(&ev))
-			(void)zmq_msg_recv(&addr, t->mon, ZMQ_DONTWAIT);
-		zmq_msg_close(&addr);
-		if (zmq_msg_size(&ev) < sizeof(what)) {
-			zmq_msg_close(&ev);
-			continue;
-		}
-		memcpy(&what, zmq_msg_data(&ev), sizeof(what));
-		zmq_msg_close(&ev);
+	while (zmon_next(t->mon, &what, &value)) {
 		if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
 			if (t->refused)
 				log_info("trace: %s accepts this daemon's "
