@@ -515,7 +515,7 @@ poll_jobs(struct run *r)
 	}
 	wire_msg_clear(&m);
 	for (i = 0; i < r->conf->clients && !util_stop; i++) {
-		finish_starts(r);
+		/* A restore this loop just started is not polled yet. */
 		if ((r->slots[i].st != SLOT_BACKUP &&
 		    r->slots[i].st != SLOT_RESTORE) || r->slots[i].seen)
 			continue;

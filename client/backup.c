@@ -91,12 +91,12 @@ rfail(struct backup *b, kf_err_t code, const char *fmt, ...)
 static int
 backup_stopped(struct backup *b)
 {
-	if (atomic_load(&b->job->cancelled))
-		return rfail(b, b->job->cancel_code, "%s",
-		    b->job->cancel_msg);
-	if (atomic_load(&b->job->client->stopping))
-		return rfail(b, KF__KF_ERR__ERR_UNAVAILABLE, "client stopped");
-	return 0;
+	const char	*why;
+	kf_err_t	 code;
+
+	if ((why = job_stop_reason(b->job, &code)) == NULL)
+		return 0;
+	return rfail(b, code, "%s", why);
 }
 
 /* Append a record header for e and note its catalog index and offset. */

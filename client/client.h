@@ -209,6 +209,7 @@ int	 job_check_order(struct job *, uint32_t, const char *);
 void	*job_main(void *);
 int	 job_fail(struct job *, kf_err_t, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+const char *job_stop_reason(const struct job *, kf_err_t *);
 int	 job_stopped(struct job *);
 int	 job_await(struct job *, void *, uint32_t, int, struct wire_msg *,
 	    const char *);

@@ -133,19 +133,33 @@ job_fail(struct job *j, kf_err_t code, const char *fmt, ...)
 }
 
 /*
- * 1 (and the job's error set) once clientd is shutting down or CommServe
- * ended the job.  Job thread only.
+ * Why the job must stop now, with *code: CommServe ended it, or clientd
+ * is shutting down; NULL while it may go on.  Any of the job's threads.
  */
+const char *
+job_stop_reason(const struct job *j, kf_err_t *code)
+{
+	if (atomic_load(&j->cancelled)) {
+		*code = j->cancel_code;
+		return j->cancel_msg;
+	}
+	if (atomic_load(&j->client->stopping)) {
+		*code = KF__KF_ERR__ERR_UNAVAILABLE;
+		return "client stopped";
+	}
+	return NULL;
+}
+
+/* 1 (and the job's error set) once the job must stop.  Job thread only. */
 int
 job_stopped(struct job *j)
 {
-	if (atomic_load(&j->cancelled)) {
-		job_fail(j, j->cancel_code, "%s", j->cancel_msg);
-		return 1;
-	}
-	if (!atomic_load(&j->client->stopping))
+	const char	*why;
+	kf_err_t	 code;
+
+	if ((why = job_stop_reason(j, &code)) == NULL)
 		return 0;
-	job_fail(j, KF__KF_ERR__ERR_UNAVAILABLE, "client stopped");
+	job_fail(j, code, "%s", why);
 	return 1;
 }
 
