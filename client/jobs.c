@@ -216,6 +216,18 @@ jobs_order(struct client *c, enum job_kind kind, struct wire_msg *m)
 	c->pending[c->npending++] = j;
 }
 
+/* Take waiting order i out of the FIFO, the others keeping their order. */
+static struct job *
+jobs_unqueue(struct client *c, size_t i)
+{
+	struct job	*j = c->pending[i];
+
+	memmove(&c->pending[i], &c->pending[i + 1],
+	    (c->npending - i - 1) * sizeof(c->pending[0]));
+	c->npending--;
+	return j;
+}
+
 /* The job's token is tok (a JOB_CANCEL names the job it is about). */
 static int
 jobs_token_is(const struct job *j, const ProtobufCBinaryData *tok)
@@ -257,9 +269,7 @@ jobs_cancel(struct client *c, const Kf__JobFailed *f)
 			continue;
 		log_info("job %llu: CommServe ended it (%s) before it started",
 		    (unsigned long long)j->id, f->message);
-		memmove(&c->pending[i], &c->pending[i + 1],
-		    (c->npending - i - 1) * sizeof(c->pending[0]));
-		c->npending--;
+		jobs_unqueue(c, i);
 		job_free(&j);
 		return;
 	}
@@ -283,10 +293,7 @@ jobs_reap(struct client *c)
 		job_free(&c->running[i]);
 	}
 	while (c->npending > 0 && (slot = jobs_slot(c)) >= 0) {
-		j = c->pending[0];
-		memmove(&c->pending[0], &c->pending[1],
-		    (c->npending - 1) * sizeof(c->pending[0]));
-		c->npending--;
+		j = jobs_unqueue(c, 0);
 		if (jobs_start(j) == -1) {
 			jobs_fail_now(c, j->id, j->token,
 			    KF__KF_ERR__ERR_INTERNAL,

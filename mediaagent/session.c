@@ -537,9 +537,9 @@ session_expire(struct ma *ma, int64_t now)
 	for (i = ma->njobs; i-- > 0; ) {
 		job = ma->jobs[i];
 		idle = now - job->active_ms;
-		if (job->state == MA_JOB_COMMITTING)
-			continue;	/* a committer has it: never idle */
 		switch (job->state) {
+		case MA_JOB_COMMITTING:
+			continue;	/* a committer has it: never idle */
 		case MA_JOB_STREAMING:
 		case MA_JOB_FAILED:
 			limit = MA_STREAM_IDLE_MS;
