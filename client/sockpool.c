@@ -24,11 +24,20 @@
 #include "client.h"
 #include "util.h"
 
+/* Take entry i's socket out of the pool (the last entry fills the hole). */
+static void *
+sockpool_remove(struct sockpool *p, size_t i)
+{
+	void	*s = p->idle[i].sock;
+
+	p->idle[i] = p->idle[--p->n];
+	return s;
+}
+
 static void
 sockpool_drop(struct sockpool *p, size_t i)
 {
-	zmq_close(p->idle[i].sock);
-	p->idle[i] = p->idle[--p->n];
+	zmq_close(sockpool_remove(p, i));
 }
 
 /* Close the sockets idle for too long. */
@@ -48,7 +57,6 @@ sockpool_expire(struct sockpool *p, int64_t now)
 void *
 sockpool_take(struct sockpool *p, const char *endpoint, const char *key)
 {
-	void	*s;
 	size_t	 i;
 
 	if (endpoint == NULL)
@@ -57,12 +65,9 @@ sockpool_take(struct sockpool *p, const char *endpoint, const char *key)
 		key = "";
 	sockpool_expire(p, util_mono_ms());
 	for (i = p->n; i-- > 0; ) {
-		if (strcmp(p->idle[i].endpoint, endpoint) != 0 ||
-		    strcmp(p->idle[i].key, key) != 0)
-			continue;
-		s = p->idle[i].sock;
-		p->idle[i] = p->idle[--p->n];
-		return s;
+		if (strcmp(p->idle[i].endpoint, endpoint) == 0 &&
+		    strcmp(p->idle[i].key, key) == 0)
+			return sockpool_remove(p, i);
 	}
 	return NULL;
 }
