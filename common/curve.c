@@ -230,6 +230,7 @@ static void
 watch_event(void *pair, int64_t *last_log, unsigned *quiet)
 {
 	const struct curve_watch *w = NULL;
+	const char	*more;
 	uint16_t	 what;
 	uint32_t	 value;
 	size_t		 i;
@@ -238,23 +239,29 @@ watch_event(void *pair, int64_t *last_log, unsigned *quiet)
 	for (i = 0; i < WATCH_MAX; i++)
 		if (cv.watch[i].pair == pair)
 			w = &cv.watch[i];
-	if (w == NULL || !zmon_next(pair, &what, &value) ||
-	    what != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+	if (w == NULL || !zmon_next(pair, &what, &value))
 		return;
 	if (now - *last_log < REFUSAL_LOG_MS) {
 		(*quiet)++;
 		return;
 	}
-	if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+	more = *quiet > 0 ? " (and more refusals not logged)" : "";
+	/*
+	 * Which side sees the mismatch first is a race: when the peer does
+	 * and hangs up, ours fails writing its greeting, with no detail.
+	 */
+	if (what == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+		log_warnx("CURVE: a connection on %s ended during its "
+		    "handshake (%s): a peer that does not use CURVE, or one "
+		    "that gave up%s", w->endpoint, strerror((int)value), more);
+	else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
 		log_warnx("CURVE: refused a connection on %s: the peer does "
 		    "not use CURVE (a plaintext ZeroMQ peer, or another "
-		    "security mechanism)%s", w->endpoint, *quiet > 0 ?
-		    " (and more refusals not logged)" : "");
+		    "security mechanism)%s", w->endpoint, more);
 	else
 		log_warnx("CURVE: a connection on %s failed its handshake "
 		    "(ZMTP protocol error 0x%08x)%s", w->endpoint,
-		    (unsigned)value, *quiet > 0 ?
-		    " (and more refusals not logged)" : "");
+		    (unsigned)value, more);
 	*last_log = now;
 	*quiet = 0;
 }
@@ -267,7 +274,8 @@ zap_main(void *arg)
 	zmq_pollitem_t	 pi[1 + WATCH_MAX];
 	void		*s = cv.zap_sock;
 	int64_t		 last_scan = util_mono_ms(), last_log = 0;
-	unsigned	 quiet = 0;
+	int64_t		 last_watch_log = 0;
+	unsigned	 quiet = 0, watch_quiet = 0;
 	size_t		 i;
 	int		 n, k, rc;
 
@@ -281,7 +289,8 @@ zap_main(void *arg)
 			continue;
 		for (i = 1; i < (size_t)k; i++)
 			if (pi[i].revents & ZMQ_POLLIN)
-				watch_event(pi[i].socket, &last_log, &quiet);
+				watch_event(pi[i].socket, &last_watch_log,
+				    &watch_quiet);
 		if (!(pi[0].revents & ZMQ_POLLIN))
 			continue;
 		if (zap_recv(s, f, len, &n) == -1) {
@@ -310,8 +319,8 @@ watch_add(void *s, const char *endpoint)
 	if (cv.nwatch < WATCH_MAX) {
 		w = &cv.watch[cv.nwatch];
 		snprintf(w->endpoint, sizeof(w->endpoint), "%s", endpoint);
-		if (zmon_start(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
-		    w->addr) == 0)
+		if (zmon_start(s, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+		    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, w->addr) == 0)
 			cv.nwatch++;
 		else
 			log_warnx("CURVE: cannot watch %s for peers without "
